@@ -1,0 +1,138 @@
+"""Agent: a role, a system prompt, a model, and the view of the conversation it answers.
+
+An agent is extended by overriding one method, :meth:`Agent.respond`, which turns the chat
+messages the agent sees into a :class:`Completion`. Two small hooks shape the rest:
+:meth:`Agent.build_system_prompt` and :meth:`Agent.postprocess`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rolecall.agents.context import TokenEstimator, fit
+from rolecall.agents.templates import render
+from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams
+
+DEFAULT_CONTEXT_TOKENS = 8192
+DEFAULT_REPLY_TOKENS = 512
+
+
+class Role(BaseModel):
+    """Who an agent plays: a name such as "Stock Trader" and an optional description."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    description: str | None = None
+
+    @classmethod
+    def of(cls, role: str | Role) -> Role:
+        return role if isinstance(role, Role) else cls(name=role)
+
+
+class Said(NamedTuple):
+    """One item of a conversation as an agent's view is derived from it."""
+
+    speaker: str
+    content: str
+
+
+class Agent:
+    """A participant in a conversation.
+
+    Subclass and override :meth:`respond` for custom behaviour (a tool call, a rule-based
+    reply, a different model per turn); the conversation loop only ever calls :meth:`step`.
+    """
+
+    #: What the agent does in a conversation, recorded in transcripts ("user", "assistant", ...).
+    kind: str = "agent"
+
+    def __init__(
+        self,
+        role: str | Role,
+        *,
+        model: ChatModel | None = None,
+        name: str | None = None,
+        template: str | None = None,
+        prompt_values: Mapping[str, Any] | None = None,
+        params: GenerationParams | None = None,
+        context_tokens: int | None = None,
+    ) -> None:
+        self.role = Role.of(role)
+        self.name = name or self.role.name
+        self.model = model
+        self.template = template
+        self.prompt_values = dict(prompt_values or {})
+        self.params = params or GenerationParams()
+        self.context_tokens = context_tokens
+        self.estimator = TokenEstimator()
+        self.system_prompt = self.build_system_prompt()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+    # -- hooks ----------------------------------------------------------------------------
+
+    def build_system_prompt(self) -> str:
+        """The system prompt, rendered once at construction. Override to change it."""
+        if self.template is None:
+            description = f" {self.role.description}" if self.role.description else ""
+            return f"You are {self.role.name}.{description}"
+        return render(self.template, {"role": self.role.name, **self.prompt_values})
+
+    def postprocess(self, text: str) -> str:
+        """Clean a reply before it enters the conversation. The default strips whitespace."""
+        return text.strip()
+
+    async def respond(self, messages: list[ChatMessage]) -> Completion:
+        """Answer ``messages`` (system prompt first, fitted to the context window).
+
+        This is the method to override. The default asks the agent's model with the
+        agent's parameters; an override may call other code, several models, or none.
+        """
+        if self.model is None:
+            raise TypeError(f"{self!r} has no model: pass model=... or override respond()")
+        return await self.model.complete(messages, params=self.params)
+
+    # -- the turn -------------------------------------------------------------------------
+
+    def view(self, conversation: Iterable[Said]) -> list[ChatMessage]:
+        """The chat messages this agent sees: its own lines as assistant, the rest as user.
+
+        Consecutive lines from the other side are joined so roles alternate, as chat
+        templates expect.
+        """
+        messages: list[ChatMessage] = [{"role": "system", "content": self.system_prompt}]
+        for speaker, content in conversation:
+            role = "assistant" if speaker == self.name else "user"
+            if messages[-1]["role"] == role and len(messages) > 1:
+                messages[-1] = {"role": role, "content": f"{messages[-1]['content']}\n\n{content}"}
+            else:
+                messages.append({"role": role, "content": content})
+        return fit(messages, self._prompt_budget(), self.estimator)
+
+    def _prompt_budget(self) -> int:
+        window = self.context_tokens or getattr(self.model, "context_window", None) or DEFAULT_CONTEXT_TOKENS
+        return max(256, window - (self.params.max_tokens or DEFAULT_REPLY_TOKENS))
+
+    async def step(self, conversation: Sequence[Said]) -> Completion:
+        """Take one turn: build the view, respond, post-process, learn the token rate."""
+        messages = self.view(conversation)
+        completion = await self.respond(messages)
+        if completion.usage.prompt_tokens:
+            self.estimator.observe(messages, completion.usage.prompt_tokens)
+        return completion.model_copy(update={"text": self.postprocess(completion.text)})
+
+    def describe(self) -> dict[str, Any]:
+        """The agent as a transcript records it."""
+        return {
+            "name": self.name,
+            "role": self.role.name,
+            "kind": self.kind,
+            "system_prompt": self.system_prompt,
+            "model": self.model.name if self.model else None,
+            "params": self.params.model_dump(exclude_none=True, exclude_defaults=True),
+        }

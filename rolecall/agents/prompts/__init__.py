@@ -1,0 +1,1 @@
+"""Prompt templates, kept as data so they can be read, diffed and replaced without code."""

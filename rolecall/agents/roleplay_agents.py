@@ -1,0 +1,119 @@
+"""The agents of a CAMEL-style role-play: instructor, executor and task specifier.
+
+The instructor is CAMEL's "AI user": it directs, one ``Instruction:`` at a time, and ends
+with the done token. The executor is CAMEL's "AI assistant": it answers each instruction
+with ``Solution: ...`` and ``Next request.``. Their inception prompts are package data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rolecall.agents.base import Agent, Role
+from rolecall.agents.templates import prompt, templates
+from rolecall.models.base import ChatModel, GenerationParams
+
+DONE_TOKEN = "<TASK_DONE>"
+
+
+def _values(task: str, assistant: Role, user: Role, done_token: str, **more: Any) -> dict[str, Any]:
+    return {
+        "task": task,
+        "assistant_role": assistant.name,
+        "user_role": user.name,
+        "done_token": done_token,
+        **more,
+    }
+
+
+class Instructor(Agent):
+    """CAMEL's AI user: gives one instruction at a time and says when the task is done."""
+
+    kind = "user"
+
+    def __init__(
+        self,
+        role: str | Role,
+        *,
+        assistant_role: str | Role,
+        task: str,
+        model: ChatModel | None = None,
+        done_token: str = DONE_TOKEN,
+        plan: list[str] | None = None,
+        **options: Any,
+    ) -> None:
+        self.done_token = done_token
+        template = templates()["instructor"]
+        if plan and len(plan) > 1:
+            template += templates()["instructor_plan"]
+        values = _values(
+            task,
+            Role.of(assistant_role),
+            Role.of(role),
+            done_token,
+            plan="\n".join(f"{number}. {title}" for number, title in enumerate(plan or [], 1)),
+        )
+        super().__init__(role, model=model, template=template, prompt_values=values, **options)
+
+    def is_done(self, text: str) -> bool:
+        """Whether a reply carries the done token."""
+        return self.done_token in text
+
+
+class Executor(Agent):
+    """CAMEL's AI assistant: carries out each instruction with a ``Solution:``."""
+
+    kind = "assistant"
+
+    def __init__(
+        self,
+        role: str | Role,
+        *,
+        user_role: str | Role,
+        task: str,
+        model: ChatModel | None = None,
+        done_token: str = DONE_TOKEN,
+        **options: Any,
+    ) -> None:
+        values = _values(task, Role.of(role), Role.of(user_role), done_token)
+        super().__init__(role, model=model, template=templates()["executor"], prompt_values=values, **options)
+
+
+class TaskSpecifier(Agent):
+    """Turns a vague task into a specific one in a bounded number of words."""
+
+    kind = "task_specifier"
+
+    def __init__(
+        self,
+        *,
+        assistant_role: str | Role,
+        user_role: str | Role,
+        model: ChatModel | None = None,
+        word_limit: int = 50,
+        params: GenerationParams | None = None,
+        **options: Any,
+    ) -> None:
+        self.assistant_role = Role.of(assistant_role)
+        self.user_role = Role.of(user_role)
+        self.word_limit = word_limit
+        super().__init__(
+            "Task Specifier",
+            model=model,
+            template=templates()["specifier_system"],
+            prompt_values={"word_limit": word_limit},
+            params=params or GenerationParams(max_tokens=max(64, word_limit * 3)),
+            **options,
+        )
+
+    def request(self, task: str) -> str:
+        """The user message asking for ``task`` to be made specific."""
+        values = _values(task, self.assistant_role, self.user_role, DONE_TOKEN, word_limit=self.word_limit)
+        return prompt("specifier", values)
+
+    def postprocess(self, text: str) -> str:
+        text = super().postprocess(text)
+        for prefix in ("Specified task:", "Task:"):
+            if text.lower().startswith(prefix.lower()):
+                text = text[len(prefix) :].strip()
+        return text

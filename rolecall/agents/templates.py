@@ -1,0 +1,36 @@
+"""Loading and filling prompt templates stored as package data."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from rolecall.errors import SpecError
+
+
+@cache
+def templates(name: str = "roleplay") -> Mapping[str, str]:
+    """The templates in ``prompts/<name>.yaml``, keyed by purpose."""
+    text = resources.files("rolecall.agents.prompts").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+    loaded: dict[str, str] = yaml.safe_load(text)
+    return loaded
+
+
+def render(template: str, values: Mapping[str, Any]) -> str:
+    """Fill ``{name}`` placeholders; a placeholder with no value is a clear error."""
+    missing = [
+        field for _, field, _, _ in string.Formatter().parse(template) if field and field not in values
+    ]
+    if missing:
+        raise SpecError(f"prompt template needs a value for {{{missing[0]}}}")
+    return template.format_map(values)
+
+
+def prompt(key: str, values: Mapping[str, Any]) -> str:
+    """Render the packaged template ``key`` with ``values``."""
+    return render(templates()[key], values)

@@ -1,0 +1,307 @@
+"""The ``rolecall`` command line: a thin layer over the library.
+
+``main(argv) -> int`` resolves options (flag > environment > spec), calls the library and
+prints. Exit codes: 0 success, 2 bad input (one line naming it), 1 run failure. No
+traceback unless ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from rich.console import Console
+
+from rolecall._version import __version__
+from rolecall.errors import RolecallError, SpecError
+from rolecall.models.endpoint import open_model, resolve_endpoint
+from rolecall.models.local import LocalServer
+from rolecall.roleplay import RolePlay
+from rolecall.spec import RolePlaySpec, load_spec, parse_spec
+from rolecall.tasks.graph import TaskGraph
+from rolecall.transcripts import store
+from rolecall.transcripts.record import Transcript, json_schema
+from rolecall.view import (
+    render_ending,
+    render_graph,
+    render_listing,
+    render_message,
+    render_timeline,
+    render_transcript,
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise SpecError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rolecall", description="CAMEL-style multi-agent role-play.")
+    parser.add_argument("--version", action="version", version=f"rolecall {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser("run", help="hold a role-play and save its transcript")
+    run.add_argument("spec", nargs="?", help="a role-play spec (YAML)")
+    run.add_argument("--assistant-role", help="the executor's role, e.g. 'Python Programmer'")
+    run.add_argument("--user-role", help="the instructor's role, e.g. 'Stock Trader'")
+    run.add_argument("--task", help="what the two should achieve")
+    run.add_argument("--max-turns", type=int, help="stop after this many instructions")
+    run.add_argument("--seed", type=int, help="sampling seed; also makes the conversation id deterministic")
+    run.add_argument("--specify", action="store_true", help="let a task specifier make the task specific")
+    _model_options(run)
+    _output_options(run)
+
+    show = commands.add_parser("show", help="render a saved transcript")
+    show.add_argument("file")
+    show.add_argument("--id", help="conversation id (or a prefix); default: the last one")
+
+    tasks = commands.add_parser("tasks", help="render a saved conversation's task graph and timeline")
+    tasks.add_argument("file")
+    tasks.add_argument("--id", help="conversation id (or a prefix); default: the last one")
+    tasks.add_argument("--mermaid", action="store_true", help="print the graph as a Mermaid flowchart")
+
+    resume = commands.add_parser("resume", help="continue an interrupted or budget-stopped conversation")
+    resume.add_argument("file")
+    resume.add_argument("--id", help="conversation id (or a prefix); default: the last one")
+    resume.add_argument("--max-turns", type=int, help="turns allowed beyond those already held")
+    _model_options(resume)
+    _output_options(resume, default_help="default: the file it was read from")
+
+    commands.add_parser("schema", help="print the transcript JSON Schema")
+
+    serve = commands.add_parser("serve", help="run the embedded model's OpenAI-compatible server")
+    serve.add_argument("--port", type=int, help="port on 127.0.0.1 (default: a free one)")
+    return parser
+
+
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="model name (env ROLECALL_MODEL)")
+    parser.add_argument("--base-url", help="OpenAI-compatible endpoint (env OPENAI_BASE_URL)")
+
+
+def _output_options(parser: argparse.ArgumentParser, default_help: str | None = None) -> None:
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help=f"JSONL file to append to ({default_help or f'default: {store.DEFAULT_FILE}'})",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no live view, only the final line")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    console = Console(highlight=False)
+    errors = Console(stderr=True, highlight=False)
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        args = build_parser().parse_args(argv)
+        return _COMMANDS[args.command](args, console)
+    except SpecError as exc:
+        if debug:
+            raise
+        errors.print(f"rolecall: error: {exc}", markup=False)
+        return EXIT_BAD_INPUT
+    except RolecallError as exc:
+        if debug:
+            raise
+        errors.print(f"rolecall: {exc}", markup=False)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        errors.print("rolecall: interrupted", markup=False)
+        return EXIT_FAILED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM behaves like Ctrl-C, so transcripts are saved and the local server stopped."""
+    raise KeyboardInterrupt
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+def _spec_from_args(args: argparse.Namespace) -> RolePlaySpec:
+    inline = {"assistant_role": args.assistant_role, "user_role": args.user_role, "task": args.task}
+    if args.spec:
+        given = [f"--{name.replace('_', '-')}" for name, value in inline.items() if value is not None]
+        if given:
+            raise SpecError(f"give either a spec file or {', '.join(given)}, not both")
+        spec = load_spec(args.spec)
+    else:
+        missing = [f"--{name.replace('_', '-')}" for name, value in inline.items() if not value]
+        if missing:
+            raise SpecError(
+                f"give a spec file, or all of --assistant-role, --user-role, --task (missing {missing[0]})"
+            )
+        spec = parse_spec(
+            {"task": args.task, "assistant": {"role": args.assistant_role}, "user": {"role": args.user_role}},
+            source="arguments",
+        )
+    updates = {"max_turns": args.max_turns, "seed": args.seed, "specify_task": args.specify or None}
+    return parse_spec(
+        spec.model_dump(exclude_unset=True)
+        | {key: value for key, value in updates.items() if value is not None},
+        source=args.spec or "arguments",
+    )
+
+
+def _check_writable(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a"):
+            pass
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot write transcripts here: {exc.strerror}") from None
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    spec = _spec_from_args(args)
+    out = args.out or store.DEFAULT_FILE
+    _check_writable(out)
+    endpoint = resolve_endpoint(
+        base_url=args.base_url, model=args.model, spec_base_url=spec.base_url, spec_model=spec.model
+    )
+    if not args.quiet and endpoint.is_embedded:
+        console.print("[dim]no endpoint configured: starting the embedded SmolLM2-135M model…[/dim]")
+    with open_model(endpoint) as model:
+        roleplay = RolePlay(
+            spec.task,
+            assistant_role=spec.assistant.to_role(),
+            user_role=spec.user.to_role(),
+            model=model,
+            graph=spec.graph(),
+            max_turns=spec.max_turns,
+            token_budget=spec.token_budget,
+            timeout=spec.timeout,
+            seed=spec.seed,
+            specify_task=spec.specify_task,
+            word_limit=spec.word_limit,
+            done_token=spec.done_token,
+            params=spec.params,
+            context_tokens=spec.context_tokens,
+        )
+        return _hold(roleplay, out, console, quiet=args.quiet)
+
+
+def cmd_resume(args: argparse.Namespace, console: Console) -> int:
+    source = Path(args.file)
+    saved = store.find(source, args.id)
+    out = args.out or source
+    _check_writable(out)
+    endpoint = resolve_endpoint(base_url=args.base_url, model=args.model)
+    with open_model(endpoint) as model:
+        roleplay = RolePlay.resume(saved, model=model, max_turns=args.max_turns)
+        if not args.quiet:
+            console.print(
+                f"[dim]resuming {saved.id} at turn {roleplay.turn} as {roleplay.transcript.id}[/dim]"
+            )
+        return _hold(roleplay, out, console, quiet=args.quiet)
+
+
+def _hold(roleplay: RolePlay, out: Path, console: Console, *, quiet: bool) -> int:
+    """Run the conversation with a live view; save it however it ends."""
+    try:
+        asyncio.run(_live(roleplay, console, quiet=quiet))
+    except KeyboardInterrupt:
+        roleplay.close("interrupted")
+    finally:
+        roleplay.close("error")
+        store.append(out, roleplay.transcript)
+    transcript = roleplay.transcript
+    console.print(render_ending(transcript))
+    if transcript.error is not None:
+        Console(stderr=True).print(f"rolecall: {transcript.error.message}", markup=False, highlight=False)
+    console.print(f"[dim]saved to {out}[/dim]")
+    return EXIT_OK if transcript.status == "ok" else EXIT_FAILED
+
+
+async def _live(roleplay: RolePlay, console: Console, *, quiet: bool) -> None:
+    speakers: list[str] = []
+    show_graph = roleplay.graph is not None and len(roleplay.graph) > 1
+    done = 0
+    async for message in roleplay.stream():
+        if quiet:
+            continue
+        console.print(render_message(message, speakers))
+        finished = roleplay.graph.progress().finished
+        if show_graph and finished != done:
+            done = finished
+            console.print(render_graph(roleplay.graph))
+    if show_graph and not quiet:
+        console.print(render_graph(roleplay.graph))
+
+
+def cmd_show(args: argparse.Namespace, console: Console) -> int:
+    if args.id is None:
+        transcripts = list(store.read(args.file))
+        if not transcripts:
+            raise SpecError(f"{args.file}: no conversation")
+        if len(transcripts) > 1:
+            console.print(render_listing(transcripts))
+            console.print(f"[dim]{len(transcripts)} conversations; showing the last (choose with --id)[/dim]")
+        console.print(render_transcript(transcripts[-1]))
+        return EXIT_OK
+    console.print(render_transcript(store.find(args.file, args.id)))
+    return EXIT_OK
+
+
+def cmd_tasks(args: argparse.Namespace, console: Console) -> int:
+    transcript: Transcript = store.find(args.file, args.id)
+    if transcript.task_graph is None:
+        raise SpecError(f"{args.file}: conversation {transcript.id} has no task graph")
+    graph = TaskGraph.from_node_link(transcript.task_graph)
+    if args.mermaid:
+        print(graph.to_mermaid())
+        return EXIT_OK
+    console.print(f"[bold]{transcript.task.original}[/bold] [dim]({transcript.id})[/dim]")
+    console.print(render_graph(graph))
+    console.print(render_timeline(transcript.events))
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace, console: Console) -> int:
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace, console: Console) -> int:
+    server = LocalServer(port=args.port)
+    server.start()
+    try:
+        console.print(f"serving SmolLM2-135M-Instruct at {server.base_url} (Ctrl-C to stop)")
+        console.print(f"[dim]OPENAI_BASE_URL={server.base_url} rolecall run …[/dim]")
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return EXIT_OK
+
+
+_COMMANDS = {
+    "run": cmd_run,
+    "resume": cmd_resume,
+    "show": cmd_show,
+    "tasks": cmd_tasks,
+    "schema": cmd_schema,
+    "serve": cmd_serve,
+}
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

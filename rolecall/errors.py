@@ -1,0 +1,44 @@
+"""rolecall's error tree, kept small so callers can tell mistakes from misfortune.
+
+::
+
+    RolecallError                 anything rolecall raises on purpose
+    ├── SpecError                 bad input from the developer: spec, argument, file (exit 2)
+    │   └── GraphError            an invalid task graph: cycle, unknown dependency, duplicate id
+    └── RunError                  the run itself failed (exit 1)
+        ├── ModelError            the model endpoint refused the request for good (400, 401, 404)
+        ├── ModelUnavailableError the endpoint stayed unreachable after every retry
+        └── LocalModelError       the embedded model is missing or would not start
+
+Messages say what to do next. Constructors never log.
+"""
+
+from __future__ import annotations
+
+
+class RolecallError(Exception):
+    """Base class of every error rolecall raises on purpose."""
+
+
+class SpecError(RolecallError, ValueError):
+    """The input is wrong: a spec field, a command-line value, a file that cannot be read."""
+
+
+class GraphError(SpecError):
+    """A task graph that cannot be run: a cycle, an unknown dependency, a duplicate id."""
+
+
+class RunError(RolecallError):
+    """The run failed for a reason outside the caller's input."""
+
+
+class ModelError(RunError):
+    """The endpoint answered with a permanent failure; retrying will not help."""
+
+
+class ModelUnavailableError(RunError):
+    """The endpoint kept failing with transient errors until the retries ran out."""
+
+
+class LocalModelError(RunError):
+    """The embedded model is not installed or its server would not start."""

@@ -1,0 +1,101 @@
+"""The one interface every model speaks, so agents never care what sits behind it.
+
+A ``ChatModel`` takes a list of chat messages and returns a ``Completion``: the text plus
+everything a transcript needs to account for the call (usage, finish reason, latency,
+model, response id, retries). Implementations write ``complete``; the sync path comes free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, Literal, TypedDict
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ChatMessage(TypedDict):
+    """One message as the chat completions protocol carries it."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class Usage(BaseModel):
+    """Tokens spent by one call, or summed over many."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+        )
+
+
+class GenerationParams(BaseModel):
+    """Sampling parameters passed through to the endpoint; ``extra`` goes verbatim."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    max_tokens: int | None = Field(default=None, gt=0)
+    seed: int | None = None
+    stop: list[str] | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    def merged(self, override: GenerationParams | None) -> GenerationParams:
+        """These parameters with every field ``override`` sets taken from it."""
+        if override is None:
+            return self
+        fields = self.model_dump(exclude_unset=True) | override.model_dump(exclude_unset=True)
+        return GenerationParams(**fields)
+
+
+class Completion(BaseModel):
+    """What one model call produced, with the facts a transcript records about it."""
+
+    text: str
+    usage: Usage = Field(default_factory=Usage)
+    finish_reason: str | None = None
+    latency_ms: float = 0.0
+    model: str | None = None
+    response_id: str | None = None
+    retries: int = 0
+
+
+class ChatModel(ABC):
+    """A chat model reachable through rolecall; subclasses implement :meth:`complete`."""
+
+    #: The model name recorded in transcripts.
+    name: str = "unknown"
+    #: Context window in tokens, when known; agents fit their view into it.
+    context_window: int | None = None
+
+    @abstractmethod
+    async def complete(
+        self, messages: Sequence[ChatMessage], *, params: GenerationParams | None = None
+    ) -> Completion:
+        """Return the model's reply to ``messages``."""
+
+    def complete_sync(
+        self, messages: Sequence[ChatMessage], *, params: GenerationParams | None = None
+    ) -> Completion:
+        """Blocking form of :meth:`complete` for scripts without an event loop."""
+        return asyncio.run(self.complete(messages, params=params))
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to close by default
+        """Release connections; the default has nothing to release."""
+
+    def describe(self) -> dict[str, Any]:
+        """Facts about this model worth keeping in a transcript (never secrets)."""
+        return {"name": self.name}

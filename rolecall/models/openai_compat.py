@@ -1,0 +1,188 @@
+"""The OpenAI-compatible client: the only module in rolecall that imports ``openai``.
+
+Every endpoint (OpenAI, vLLM, Ollama, llama.cpp, LM Studio, hosted services) is reached
+through the official SDK with its own retries switched off; transient failures are
+retried here, once, with tenacity. Permanent failures become a ``ModelError`` whose
+message says what to change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import openai
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from rolecall.errors import ModelError, ModelUnavailableError
+from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams, Usage
+
+log = logging.getLogger(__name__)
+
+_backoff = wait_exponential_jitter(initial=0.5, max=20.0, jitter=0.5)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """Worth another attempt: rate limits, server errors, timeouts, dropped or garbled replies."""
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in (408, 409, 429) or exc.status_code >= 500
+    return isinstance(exc, openai.APIConnectionError | openai.APIResponseValidationError | ValueError)
+
+
+def _retry_after(exc: BaseException | None) -> float | None:
+    """Seconds the server asked us to wait, from ``Retry-After`` (seconds form)."""
+    if not isinstance(exc, openai.APIStatusError):
+        return None
+    header = exc.response.headers.get("retry-after")
+    try:
+        return max(0.0, float(header)) if header is not None else None
+    except ValueError:
+        return None
+
+
+def _wait(state: RetryCallState) -> float:
+    asked = _retry_after(state.outcome.exception() if state.outcome else None)
+    return min(asked, 60.0) if asked is not None else _backoff(state)
+
+
+class OpenAIChatModel(ChatModel):
+    """A chat model behind any OpenAI-compatible ``/v1/chat/completions`` endpoint.
+
+    ``max_attempts`` bounds the calls per message (1 means no retry); ``timeout`` is per call.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        max_attempts: int = 5,
+        params: GenerationParams | None = None,
+    ) -> None:
+        self.name = model
+        self.base_url = base_url
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.params = params or GenerationParams()
+        self._api_key = api_key or "no-key-required"
+        self._client: openai.AsyncOpenAI | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+
+    def __repr__(self) -> str:
+        return f"OpenAIChatModel({self.name!r}, base_url={self.endpoint!r})"
+
+    @property
+    def endpoint(self) -> str:
+        """The URL calls go to, for messages and transcripts."""
+        return self.base_url or "https://api.openai.com/v1"
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "base_url": self.endpoint}
+
+    def _client_for_this_loop(self) -> openai.AsyncOpenAI:
+        # An httpx pool belongs to the event loop that opened it; the sync path runs a new
+        # loop per call, so a client is made per loop.
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            self._client = openai.AsyncOpenAI(
+                api_key=self._api_key, base_url=self.base_url, timeout=self.timeout, max_retries=0
+            )
+            self._client_loop = loop
+        return self._client
+
+    async def complete(
+        self, messages: Sequence[ChatMessage], *, params: GenerationParams | None = None
+    ) -> Completion:
+        settings = self.params.merged(params)
+        request: dict[str, Any] = {
+            "model": self.name,
+            "messages": list(messages),
+            **settings.model_dump(exclude_none=True, exclude={"extra"}),
+        }
+        client = self._client_for_this_loop()
+        attempts = 0
+        started = time.perf_counter()
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(self.max_attempts),
+                wait=_wait,
+                retry=retry_if_exception(_is_transient),
+                reraise=True,
+            ):
+                with attempt:
+                    attempts += 1
+                    started = time.perf_counter()
+                    response = await client.chat.completions.create(
+                        **request, extra_body=settings.extra or None
+                    )
+                    if not response.choices:
+                        raise ValueError("the response has no choices")
+        except openai.APIStatusError as exc:
+            raise self._explain(exc, attempts) from None
+        except (openai.APIConnectionError, openai.APIResponseValidationError, ValueError) as exc:
+            raise ModelUnavailableError(
+                f"{self.endpoint} did not answer after {attempts} attempt(s) "
+                f"({type(exc).__name__}: {exc}); check that the server is up, "
+                "or point --base-url / OPENAI_BASE_URL elsewhere"
+            ) from None
+        latency_ms = (time.perf_counter() - started) * 1000
+        choice = response.choices[0]
+        usage = response.usage
+        return Completion(
+            text=choice.message.content or "",
+            usage=Usage(
+                prompt_tokens=usage.prompt_tokens if usage else 0,
+                completion_tokens=usage.completion_tokens if usage else 0,
+            ),
+            finish_reason=choice.finish_reason,
+            latency_ms=round(latency_ms, 3),
+            model=response.model or self.name,
+            response_id=response.id,
+            retries=attempts - 1,
+        )
+
+    def _explain(self, exc: openai.APIStatusError, attempts: int) -> Exception:
+        """Turn an HTTP failure into an error that says what to do about it."""
+        detail = _short(exc)
+        where = self.endpoint
+        if _is_transient(exc):
+            return ModelUnavailableError(
+                f"{where} kept failing (HTTP {exc.status_code}) after {attempts} attempt(s): {detail}"
+            )
+        if exc.status_code == 401:
+            return ModelError(f"{where} rejected the API key (HTTP 401): set OPENAI_API_KEY to a valid key")
+        if exc.status_code == 403:
+            return ModelError(f"{where} refused access (HTTP 403): check the key's permissions: {detail}")
+        if exc.status_code == 404:
+            return ModelError(
+                f"{where} has no model {self.name!r} (HTTP 404): choose another with --model "
+                f"or ROLECALL_MODEL, and check the base URL ends in /v1: {detail}"
+            )
+        return ModelError(f"{where} rejected the request (HTTP {exc.status_code}): {detail}")
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+def _short(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        message = body.get("message") or body.get("error", {})
+        if isinstance(message, dict):
+            message = message.get("message")
+        if message:
+            return str(message)[:200]
+    return str(exc.message)[:200]

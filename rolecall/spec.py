@@ -1,0 +1,135 @@
+"""Role-play specs: the YAML files ``rolecall run`` reads, validated with pydantic.
+
+A spec names the task, the two roles and the limits; optionally the model, sampling
+parameters and subtasks. Unknown fields are errors (a typo must not be silently ignored),
+and every error is reported as one line naming the field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from rolecall.agents.base import Role
+from rolecall.agents.roleplay_agents import DONE_TOKEN
+from rolecall.errors import SpecError
+from rolecall.models.base import GenerationParams
+from rolecall.tasks.graph import TaskGraph
+
+
+class AgentSpec(BaseModel):
+    """One side of the role-play."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: str = Field(min_length=1)
+    description: str | None = None
+    model: str | None = None
+    params: GenerationParams | None = None
+
+    @field_validator("role")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+    def to_role(self) -> Role:
+        return Role(name=self.role, description=self.description)
+
+
+class SubtaskSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    description: str | None = None
+    after: list[str] = Field(default_factory=list)
+    max_turns: int | None = Field(default=None, gt=0)
+
+
+class RolePlaySpec(BaseModel):
+    """Everything ``rolecall run`` needs to hold one role-play."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: str = Field(min_length=1)
+    assistant: AgentSpec
+    user: AgentSpec
+    model: str | None = None
+    base_url: str | None = None
+    params: GenerationParams = Field(default_factory=GenerationParams)
+    max_turns: int = Field(default=10, gt=0)
+    token_budget: int | None = Field(default=None, gt=0)
+    timeout: float | None = Field(default=None, gt=0)
+    seed: int | None = None
+    specify_task: bool = False
+    word_limit: int = Field(default=50, gt=0)
+    done_token: str = Field(default=DONE_TOKEN, min_length=1)
+    context_tokens: int | None = Field(default=None, gt=255)
+    subtasks: list[SubtaskSpec] | None = None
+
+    @field_validator("task")
+    @classmethod
+    def _task_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+    def graph(self) -> TaskGraph | None:
+        """The declared task graph, validated, or None when the spec has no subtasks."""
+        if self.subtasks is None:
+            return None
+        graph = TaskGraph()
+        for subtask in self.subtasks:
+            graph.add(
+                subtask.id,
+                subtask.title,
+                after=subtask.after,
+                description=subtask.description,
+                max_turns=subtask.max_turns,
+            )
+        return graph.validate()
+
+
+def load_spec(path: str | Path) -> RolePlaySpec:
+    """Read and validate a spec file; every problem is a one-line ``SpecError``."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise SpecError(f"{path}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    return parse_spec(data, source=str(path))
+
+
+def parse_spec(data: Any, *, source: str = "spec") -> RolePlaySpec:
+    """Validate already-parsed spec data."""
+    if not isinstance(data, dict):
+        raise SpecError(f"{source}: expected a mapping of fields, got {type(data).__name__}")
+    try:
+        spec = RolePlaySpec.model_validate(data)
+        spec.graph()
+    except ValidationError as exc:
+        raise SpecError(f"{source}: {describe_validation_error(exc)}") from None
+    except SpecError as exc:
+        raise SpecError(f"{source}: {exc}") from None
+    return spec
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """The first problem of a pydantic error as 'field.path: what is wrong'."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif first["type"] == "missing":
+        message = "missing (required)"
+    return f"{where}: {message}"

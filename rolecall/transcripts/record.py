@@ -1,0 +1,153 @@
+"""The transcript record: one conversation, whole, as a versioned pydantic value.
+
+Field names are a contract read by outside tools (harvesters, checks); new fields may be
+added, none renamed. ``SCHEMA_VERSION`` changes only when a reader would misread old files.
+Storage lives in ``store.py``; this module only says what a conversation *is*.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rolecall._version import __version__
+from rolecall.models.base import Usage
+
+SCHEMA_VERSION = 1
+
+Status = Literal["ok", "failed"]
+
+#: Reasons that end a conversation (a contract vocabulary; see DESIGN.md).
+TERMINATION_REASONS = (
+    "task_done",
+    "graph_complete",
+    "max_turns",
+    "token_budget",
+    "cost_budget",
+    "timeout",
+    "role_flip",
+    "loop",
+    "no_progress",
+    "off_format",
+    "error",
+    "interrupted",
+)
+
+#: Reasons that mean the run itself failed rather than stopped.
+FAILED_REASONS = frozenset({"error", "interrupted"})
+
+
+def utc_now() -> str:
+    """Current time as ISO-8601 UTC, the one timestamp format in transcripts."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def conversation_id(*parts: object) -> str:
+    """A deterministic id from the things that define a conversation (roles, task, sample, seed)."""
+    digest = hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
+    return digest[:16]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class TaskText(_Record):
+    original: str
+    specified: str | None = None
+
+
+class AgentInfo(_Record):
+    name: str
+    role: str
+    kind: str
+    system_prompt: str
+    model: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Message(_Record):
+    """One agent speaking once, with the facts of the call that produced it."""
+
+    index: int
+    turn: int
+    speaker: str
+    role: Literal["user", "assistant"]
+    content: str
+    model: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    latency_ms: float = 0.0
+    finish_reason: str | None = None
+    retries: int = 0
+    response_id: str | None = None
+    created_at: str = Field(default_factory=utc_now)
+
+
+class Termination(_Record):
+    reason: str
+    turn: int
+    detail: str | None = None
+
+
+class TotalUsage(_Record):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+
+
+class Event(_Record):
+    """Something that happened besides a message: a task status change, a guard verdict."""
+
+    turn: int
+    kind: str
+
+
+class ErrorInfo(_Record):
+    type: str
+    message: str
+
+
+class Transcript(_Record):
+    """A whole conversation, as saved: one JSON line per transcript."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    id: str
+    status: Status = "ok"
+    created_at: str = Field(default_factory=utc_now)
+    finished_at: str | None = None
+    rolecall_version: str = __version__
+    task: TaskText
+    agents: list[AgentInfo] = Field(default_factory=list)
+    kickoff: str | None = None
+    seed: int | None = None
+    parent_id: str | None = None
+    messages: list[Message] = Field(default_factory=list)
+    termination: Termination | None = None
+    usage: TotalUsage = Field(default_factory=TotalUsage)
+    task_graph: dict[str, Any] | None = None
+    events: list[Event] = Field(default_factory=list)
+    error: ErrorInfo | None = None
+
+    def agent(self, name: str) -> AgentInfo:
+        """The agent called ``name``; ``KeyError`` if there is none."""
+        for info in self.agents:
+            if info.name == name:
+                return info
+        raise KeyError(name)
+
+    def to_json(self) -> str:
+        """The transcript as one line of JSON (no newline inside)."""
+        return self.model_dump_json(exclude_none=False)
+
+    @classmethod
+    def from_json(cls, line: str | bytes) -> Transcript:
+        return cls.model_validate_json(line)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the transcript record, as ``rolecall schema`` prints it."""
+    return Transcript.model_json_schema()
