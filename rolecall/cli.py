@@ -102,11 +102,8 @@ def _output_options(parser: argparse.ArgumentParser, default_help: str | None = 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     console = Console(highlight=False)
-    errors = Console(stderr=True, highlight=False)
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         args = build_parser().parse_args(argv)
@@ -114,18 +111,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpecError as exc:
         if debug:
             raise
-        errors.print(f"rolecall: error: {exc}", markup=False)
+        _error(f"error: {exc}")
         return EXIT_BAD_INPUT
     except RolecallError as exc:
         if debug:
             raise
-        errors.print(f"rolecall: {exc}", markup=False)
+        _error(str(exc))
         return EXIT_FAILED
     except KeyboardInterrupt:
-        errors.print("rolecall: interrupted", markup=False)
+        _error("interrupted")
         return EXIT_FAILED
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _error(message: str) -> None:
+    """One plain line on stderr: never wrapped, never styled."""
+    print(f"rolecall: {message}", file=sys.stderr)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -146,17 +148,14 @@ def _spec_from_args(args: argparse.Namespace) -> RolePlaySpec:
     else:
         missing = [f"--{name.replace('_', '-')}" for name, value in inline.items() if not value]
         if missing:
-            raise SpecError(
-                f"give a spec file, or all of --assistant-role, --user-role, --task (missing {missing[0]})"
-            )
+            raise SpecError(f"give a spec file, or all of --assistant-role, --user-role, --task (missing {missing[0]})")
         spec = parse_spec(
             {"task": args.task, "assistant": {"role": args.assistant_role}, "user": {"role": args.user_role}},
             source="arguments",
         )
     updates = {"max_turns": args.max_turns, "seed": args.seed, "specify_task": args.specify or None}
     return parse_spec(
-        spec.model_dump(exclude_unset=True)
-        | {key: value for key, value in updates.items() if value is not None},
+        spec.model_dump(exclude_unset=True) | {key: value for key, value in updates.items() if value is not None},
         source=args.spec or "arguments",
     )
 
@@ -208,9 +207,7 @@ def cmd_resume(args: argparse.Namespace, console: Console) -> int:
     with open_model(endpoint) as model:
         roleplay = RolePlay.resume(saved, model=model, max_turns=args.max_turns)
         if not args.quiet:
-            console.print(
-                f"[dim]resuming {saved.id} at turn {roleplay.turn} as {roleplay.transcript.id}[/dim]"
-            )
+            console.print(f"[dim]resuming {saved.id} at turn {roleplay.turn} as {roleplay.transcript.id}[/dim]")
         return _hold(roleplay, out, console, quiet=args.quiet)
 
 
@@ -226,7 +223,7 @@ def _hold(roleplay: RolePlay, out: Path, console: Console, *, quiet: bool) -> in
     transcript = roleplay.transcript
     console.print(render_ending(transcript))
     if transcript.error is not None:
-        Console(stderr=True).print(f"rolecall: {transcript.error.message}", markup=False, highlight=False)
+        _error(transcript.error.message)
     console.print(f"[dim]saved to {out}[/dim]")
     return EXIT_OK if transcript.status == "ok" else EXIT_FAILED
 

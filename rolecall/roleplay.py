@@ -91,9 +91,7 @@ class RolePlay:
         self.specify_task = specify_task
         self.word_limit = word_limit
         self.done_token = done_token
-        self.params = (params or GenerationParams()).merged(
-            GenerationParams(seed=seed) if seed is not None else None
-        )
+        self.params = (params or GenerationParams()).merged(GenerationParams(seed=seed) if seed is not None else None)
         self.context_tokens = context_tokens
         self.instructor_cls = instructor_cls
         self.executor_cls = executor_cls
@@ -146,7 +144,7 @@ class RolePlay:
         roles = {agent.kind: agent.role for agent in transcript.agents}
         if "user" not in roles or "assistant" not in roles:
             raise SpecError(f"conversation {transcript.id} is not an instructor/executor role-play")
-        limits = transcript.model_extra.get("limits", {}) if transcript.model_extra else {}
+        limits = transcript.limits
         turn = transcript.messages[-1].turn
         spent = transcript.usage.prompt_tokens + transcript.usage.completion_tokens
         extra_budget = token_budget if token_budget is not None else limits.get("token_budget")
@@ -162,9 +160,7 @@ class RolePlay:
             max_turns=turn + (max_turns or limits.get("max_turns") or 10),
             token_budget=spent + extra_budget if extra_budget is not None else None,
             seed=transcript.seed,
-            done_token=transcript.model_extra.get("done_token", DONE_TOKEN)
-            if transcript.model_extra
-            else DONE_TOKEN,
+            done_token=transcript.done_token or DONE_TOKEN,
             id=f"{base_id}-r{int(generation or 0) + 1}",
             **options,
         )
@@ -177,18 +173,14 @@ class RolePlay:
         self.messages = [message.model_copy() for message in saved.messages]
         self.events = [event.model_copy() for event in saved.events]
         self.turn = self.messages[-1].turn
-        self.usage = Usage(
-            prompt_tokens=saved.usage.prompt_tokens, completion_tokens=saved.usage.completion_tokens
-        )
+        self.usage = Usage(prompt_tokens=saved.usage.prompt_tokens, completion_tokens=saved.usage.completion_tokens)
         transcript = self.transcript
         transcript.parent_id = saved.id
         transcript.task = saved.task.model_copy()
         transcript.agents = [agent.model_copy() for agent in saved.agents]
         transcript.kickoff = saved.kickoff
         transcript.messages, transcript.events = self.messages, self.events
-        self._event(
-            "resumed", parent_id=saved.id, previous=saved.termination.reason if saved.termination else None
-        )
+        self._event("resumed", parent_id=saved.id, previous=saved.termination.reason if saved.termination else None)
         if self.graph.active is None:
             self._start_next()
 
@@ -248,9 +240,7 @@ class RolePlay:
         ]
         first = self._start_next()
         self.transcript.kickoff = (
-            prompt("kickoff_subtask", {"subtask": first.title})
-            if self._has_plan and first
-            else prompt("kickoff", {})
+            prompt("kickoff_subtask", {"subtask": first.title}) if self._has_plan and first else prompt("kickoff", {})
         )
 
     def _cast(self, task: str) -> None:
@@ -377,9 +367,7 @@ class RolePlay:
             else:
                 self._finish("graph_complete", detail=str(progress))
             return True
-        note = prompt(
-            "next_subtask", {"finished": finished.title, "outcome": outcome, "subtask": following.title}
-        )
+        note = prompt("next_subtask", {"finished": finished.title, "outcome": outcome, "subtask": following.title})
         self._event("instructor_note", at=len(self.messages), text=note)
         return False
 

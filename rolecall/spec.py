@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rolecall.agents.base import Role
 from rolecall.agents.roleplay_agents import DONE_TOKEN
@@ -49,6 +49,28 @@ class SubtaskSpec(BaseModel):
     description: str | None = None
     after: list[str] = Field(default_factory=list)
     max_turns: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rejoin_split_title(cls, data: Any) -> Any:
+        """Rejoin a title that YAML's flow syntax split at its commas.
+
+        ``{id: pages, title: Write the home, tour and contact pages}`` parses as a title
+        "Write the home" plus a key "tour and contact pages" with no value. Such keys,
+        following ``title``, are put back into the title in order.
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("title"), str):
+            return data
+        fields, title, after_title = {}, data["title"], False
+        for key, value in data.items():
+            if key == "title":
+                after_title = True
+            elif after_title and value is None and isinstance(key, str) and key not in cls.model_fields:
+                title = f"{title}, {key}"
+                continue
+            fields[key] = value
+        fields["title"] = title
+        return fields
 
 
 class RolePlaySpec(BaseModel):

@@ -48,17 +48,13 @@ class ScriptedModel(ChatModel):
     an ``IndexError`` says so, which makes a test that talks too much fail loudly.
     """
 
-    def __init__(
-        self, replies: Iterable[Reply], *, name: str = "scripted", repeat_last: bool = False
-    ) -> None:
+    def __init__(self, replies: Iterable[Reply], *, name: str = "scripted", repeat_last: bool = False) -> None:
         self.name = name
         self.replies = list(replies)
         self.repeat_last = repeat_last
         self.calls: list[list[ChatMessage]] = []
 
-    async def complete(
-        self, messages: Sequence[ChatMessage], *, params: GenerationParams | None = None
-    ) -> Completion:
+    async def complete(self, messages: Sequence[ChatMessage], *, params: GenerationParams | None = None) -> Completion:
         index = len(self.calls)
         self.calls.append(list(messages))
         if index >= len(self.replies):
@@ -81,9 +77,7 @@ class FunctionModel(ChatModel):
         self.function = function
         self.calls: list[list[ChatMessage]] = []
 
-    async def complete(
-        self, messages: Sequence[ChatMessage], *, params: GenerationParams | None = None
-    ) -> Completion:
+    async def complete(self, messages: Sequence[ChatMessage], *, params: GenerationParams | None = None) -> Completion:
         self.calls.append(list(messages))
         return _completion(self.function(messages), messages, self.name)
 
@@ -158,8 +152,6 @@ class FakeOpenAIServer:
             self.port = self._server.sockets[0].getsockname()[1]
             ready.set()
             loop.run_forever()
-            self._server.close()
-            loop.run_until_complete(self._server.wait_closed())
             loop.close()
 
         self._thread = threading.Thread(target=serve, name="fake-openai-server", daemon=True)
@@ -168,10 +160,20 @@ class FakeOpenAIServer:
         return self
 
     def stop(self) -> None:
+        """Close every connection, stop the loop and join the thread."""
         if self._loop is not None and self._thread is not None:
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
             self._loop = self._thread = None
+
+    async def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        handlers = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in handlers:
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
 
     def __enter__(self) -> FakeOpenAIServer:
         return self.start()
@@ -255,7 +257,7 @@ class FakeOpenAIServer:
                 )
                 writer.write(head.encode("latin-1") + payload)
                 await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
-            pass
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError, asyncio.CancelledError):
+            pass  # a client gone, a garbled request, or the server shutting down: just hang up
         finally:
-            writer.close()
+            writer.transport.abort()

@@ -94,9 +94,7 @@ def render_transcript(transcript: Transcript) -> RenderableType:
 
 def _subtask_line(subtask: Subtask) -> Text:
     mark, style = STATUS_MARKS[subtask.status]
-    line = Text.assemble(
-        (f"{mark} ", style), (subtask.title, style if subtask.status != "active" else "bold")
-    )
+    line = Text.assemble((f"{mark} ", style), (subtask.title, style if subtask.status != "active" else "bold"))
     line.append(f"  [{subtask.id}]", style="dim")
     if subtask.result and subtask.status in ("failed", "skipped"):
         line.append(f"  {subtask.result}", style="dim")

@@ -8,7 +8,7 @@ messages the agent sees into a :class:`Completion`. Two small hooks shape the re
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -107,7 +107,7 @@ class Agent:
         """
         messages: list[ChatMessage] = [{"role": "system", "content": self.system_prompt}]
         for speaker, content in conversation:
-            role = "assistant" if speaker == self.name else "user"
+            role: Literal["user", "assistant"] = "assistant" if speaker == self.name else "user"
             if messages[-1]["role"] == role and len(messages) > 1:
                 messages[-1] = {"role": role, "content": f"{messages[-1]['content']}\n\n{content}"}
             else:

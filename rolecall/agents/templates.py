@@ -23,9 +23,7 @@ def templates(name: str = "roleplay") -> Mapping[str, str]:
 
 def render(template: str, values: Mapping[str, Any]) -> str:
     """Fill ``{name}`` placeholders; a placeholder with no value is a clear error."""
-    missing = [
-        field for _, field, _, _ in string.Formatter().parse(template) if field and field not in values
-    ]
+    missing = [field for _, field, _, _ in string.Formatter().parse(template) if field and field not in values]
     if missing:
         raise SpecError(f"prompt template needs a value for {{{missing[0]}}}")
     return template.format_map(values)

@@ -82,14 +82,10 @@ class ChatModel(ABC):
     context_window: int | None = None
 
     @abstractmethod
-    async def complete(
-        self, messages: Sequence[ChatMessage], *, params: GenerationParams | None = None
-    ) -> Completion:
+    async def complete(self, messages: Sequence[ChatMessage], *, params: GenerationParams | None = None) -> Completion:
         """Return the model's reply to ``messages``."""
 
-    def complete_sync(
-        self, messages: Sequence[ChatMessage], *, params: GenerationParams | None = None
-    ) -> Completion:
+    def complete_sync(self, messages: Sequence[ChatMessage], *, params: GenerationParams | None = None) -> Completion:
         """Blocking form of :meth:`complete` for scripts without an event loop."""
         return asyncio.run(self.complete(messages, params=params))
 

@@ -108,7 +108,7 @@ class LocalServer:
     def start(self) -> None:
         """Start the server and return once it answers; raise ``LocalModelError`` if it cannot."""
         command = self.command()
-        self._log_file = tempfile.NamedTemporaryFile(prefix="rolecall-llama-", suffix=".log")
+        self._log_file = tempfile.NamedTemporaryFile(prefix="rolecall-llama-", suffix=".log")  # noqa: SIM115
         log.info("starting the embedded model on %s", self.base_url)
         self._process = subprocess.Popen(
             command,

@@ -28,7 +28,7 @@ from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationP
 
 log = logging.getLogger(__name__)
 
-_backoff = wait_exponential_jitter(initial=0.5, max=20.0, jitter=0.5)
+_backoff = wait_exponential_jitter(multiplier=0.5, max=20.0, jitter=0.5)
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -101,9 +101,7 @@ class OpenAIChatModel(ChatModel):
             self._client_loop = loop
         return self._client
 
-    async def complete(
-        self, messages: Sequence[ChatMessage], *, params: GenerationParams | None = None
-    ) -> Completion:
+    async def complete(self, messages: Sequence[ChatMessage], *, params: GenerationParams | None = None) -> Completion:
         settings = self.params.merged(params)
         request: dict[str, Any] = {
             "model": self.name,
@@ -123,9 +121,7 @@ class OpenAIChatModel(ChatModel):
                 with attempt:
                     attempts += 1
                     started = time.perf_counter()
-                    response = await client.chat.completions.create(
-                        **request, extra_body=settings.extra or None
-                    )
+                    response = await client.chat.completions.create(**request, extra_body=settings.extra or None)
                     if not response.choices:
                         raise ValueError("the response has no choices")
         except openai.APIStatusError as exc:

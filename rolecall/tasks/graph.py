@@ -290,11 +290,7 @@ class TaskGraph:
             "multigraph": False,
             "graph": {},
             "nodes": [subtask.model_dump() for subtask in self],
-            "links": [
-                {"source": dependency, "target": subtask.id}
-                for subtask in self
-                for dependency in subtask.after
-            ],
+            "links": [{"source": dependency, "target": subtask.id} for subtask in self for dependency in subtask.after],
         }
 
     @classmethod

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rolecall._version import __version__
 from rolecall.models.base import Usage
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 Status = Literal["ok", "failed"]
 
@@ -124,6 +124,8 @@ class Transcript(_Record):
     agents: list[AgentInfo] = Field(default_factory=list)
     kickoff: str | None = None
     seed: int | None = None
+    done_token: str | None = None
+    limits: dict[str, Any] = Field(default_factory=dict)
     parent_id: str | None = None
     messages: list[Message] = Field(default_factory=list)
     termination: Termination | None = None

@@ -7,6 +7,7 @@ record. Readers stream line by line and report bad lines instead of stopping at 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -26,26 +27,42 @@ DEFAULT_FILE = DEFAULT_DIR / "rolecall.jsonl"
 
 
 def append(path: str | Path, transcript: Transcript, *, fsync: bool = True) -> None:
-    """Append ``transcript`` to ``path`` as one line, creating folders as needed."""
+    """Append ``transcript`` to ``path`` as one line, creating folders as needed.
+
+    Writers take an exclusive ``flock`` on the file, so a tail without a newline can only be
+    left by a writer that died mid-write (Linux may cut a large write short on SIGKILL); it
+    is cut off before the new line is written.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = (transcript.to_json() + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        if os.fstat(fd).st_size and not _ends_with_newline(fd):
-            # A previous writer died mid-line (only possible with other tools); start afresh.
-            data = b"\n" + data
-        written = os.write(fd, data)
-        if written != len(data):
-            raise OSError(f"short write to {path}: {written} of {len(data)} bytes")
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        _drop_torn_tail(fd, path)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
         if fsync:
             os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def _ends_with_newline(fd: int) -> bool:
-    return os.pread(fd, 1, os.fstat(fd).st_size - 1) == b"\n"
+def _drop_torn_tail(fd: int, path: Path) -> None:
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return
+    start = max(0, size - (1 << 20))
+    while True:
+        chunk = os.pread(fd, size - start, start)
+        cut = chunk.rfind(b"\n")
+        if cut >= 0 or start == 0:
+            keep = start + cut + 1
+            break
+        start = max(0, start - (1 << 20))
+    log.warning("%s: dropping %d bytes of a record cut short by a killed writer", path, size - keep)
+    os.ftruncate(fd, keep)
 
 
 @dataclass
@@ -93,9 +110,7 @@ class Reader:
             return None
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
-            self._skip(
-                path, number, f"unknown schema_version {version!r} (this rolecall reads {SCHEMA_VERSION})"
-            )
+            self._skip(path, number, f"unknown schema_version {version!r} (this rolecall reads {SCHEMA_VERSION})")
             return None
         try:
             return Transcript.model_validate(data)
@@ -134,11 +149,7 @@ def find(path: str | Path, conversation_id: str | None = None) -> Transcript:
     """The transcript with ``conversation_id`` in ``path`` (its last version), or the last one."""
     found: Transcript | None = None
     for transcript in read(path):
-        if (
-            conversation_id is None
-            or transcript.id == conversation_id
-            or transcript.id.startswith(conversation_id)
-        ):
+        if conversation_id is None or transcript.id == conversation_id or transcript.id.startswith(conversation_id):
             found = transcript
     if found is None:
         what = f"no conversation {conversation_id!r}" if conversation_id else "no conversation"

@@ -1,0 +1,33 @@
+"""Shared fixtures: a clean environment and scripted dialogue material."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from rolecall.testing import FakeOpenAIServer
+
+
+@pytest.fixture(autouse=True)
+def _no_endpoint_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never inherit a real endpoint or key from the machine."""
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "ROLECALL_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def roleplay_responder(request: dict[str, object]) -> str:
+    """Answers as instructor or executor depending on the system prompt; done after 3 turns."""
+    messages = request["messages"]
+    assert isinstance(messages, list)
+    system = str(messages[0]["content"])
+    turns = sum(1 for message in messages if message["role"] == "assistant")
+    if "who carries out your instructions" in system:
+        return "<TASK_DONE>" if turns >= 2 else f"Instruction: step {turns + 1}\nInput: None"
+    return f"Solution: did step {turns + 1}.\nNext request."
+
+
+@pytest.fixture
+def roleplay_server() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer(roleplay_responder) as server:
+        yield server
