@@ -222,13 +222,22 @@ def _hold(roleplay: RolePlay, out: Path, console: Console, *, quiet: bool) -> in
         store.append(out, roleplay.transcript)
     transcript = roleplay.transcript
     console.print(render_ending(transcript))
-    if transcript.error is not None:
-        _error(transcript.error.message)
     console.print(f"[dim]saved to {out}[/dim]")
-    return EXIT_OK if transcript.status == "ok" else EXIT_FAILED
+    if transcript.status == "ok":
+        return EXIT_OK
+    reason = transcript.termination.reason if transcript.termination else "failed"
+    _error(f"{reason}: {transcript.error.message if transcript.error else 'the run was stopped'} (saved to {out})")
+    return EXIT_FAILED
 
 
 async def _live(roleplay: RolePlay, console: Console, *, quiet: bool) -> None:
+    try:
+        await _show_live(roleplay, console, quiet=quiet)
+    finally:
+        await roleplay.release()
+
+
+async def _show_live(roleplay: RolePlay, console: Console, *, quiet: bool) -> None:
     speakers: list[str] = []
     show_graph = roleplay.graph is not None and len(roleplay.graph) > 1
     done = 0

@@ -188,7 +188,19 @@ class RolePlay:
 
     def run(self) -> Transcript:
         """Hold the whole conversation and return its transcript (blocking)."""
-        return asyncio.run(self.arun())
+
+        async def run_and_release() -> Transcript:
+            try:
+                return await self.arun()
+            finally:
+                await self.release()
+
+        return asyncio.run(run_and_release())
+
+    async def release(self) -> None:
+        """Close the models' connections (their pools belong to the current event loop)."""
+        for model in {id(m): m for m in (self.user_model, self.assistant_model) if m is not None}.values():
+            await model.aclose()
 
     async def arun(self) -> Transcript:
         """Hold the whole conversation and return its transcript."""

@@ -241,3 +241,29 @@ def test_the_contract_spec_keeps_titles_with_commas(tmp_path: Path) -> None:
         ("deploy", "Publish the site", ["pages"]),
     ]
     assert graph["deploy"].max_turns == 6
+
+
+def test_custom_agent_example_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import runpy
+
+    def responder(request: dict[str, object]) -> str:
+        messages = request["messages"]
+        assert isinstance(messages, list)
+        if "who carries out your instructions" in str(messages[0]["content"]):
+            turns = sum(1 for m in messages if m["role"] == "assistant")
+            return ["Instruction: give the total of 42.5, 31 and 18\nInput: None", "Instruction: name the shop\n"
+                    "Input: None", "<TASK_DONE>"][turns]  # fmt: skip
+        return "The Golden Crust"
+
+    monkeypatch.chdir(tmp_path)
+    with FakeOpenAIServer(responder) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        runpy.run_path(str(EXAMPLES / "custom_agent.py"), run_name="__main__")
+    [transcript] = read(tmp_path / "transcripts" / "rolecall.jsonl")
+    solutions = [m for m in transcript.messages if m.role == "assistant"]
+    assert solutions[0].content == "Solution: the total is 91.5.\nNext request."
+    assert solutions[0].model == "bookkeeper-rules"
+    assert solutions[1].content == "Solution: The Golden Crust\nNext request."
+    assert transcript.termination is not None and transcript.termination.reason == "task_done"

@@ -172,6 +172,15 @@ class OpenAIChatModel(ChatModel):
             await self._client.close()
             self._client = None
 
+    def complete_sync(self, messages: Sequence[ChatMessage], *, params: GenerationParams | None = None) -> Completion:
+        async def complete_and_close() -> Completion:
+            try:
+                return await self.complete(messages, params=params)
+            finally:
+                await self.aclose()  # the connection pool dies with this event loop
+
+        return asyncio.run(complete_and_close())
+
 
 def _short(exc: openai.APIStatusError) -> str:
     body = exc.body

@@ -1,0 +1,94 @@
+"""rolecall's overhead per turn against bare ``openai`` calls, same protocol, same server.
+
+Both sides hold CAMEL-style role-plays (same system prompts, kickoff, alternating views,
+10 turns, no done token) against a zero-latency scripted server running in its own
+process. Rounds alternate between the two so machine noise hits both alike; the figure is
+the median over rounds.
+
+    python bench/overhead.py [--conversations 20] [--turns 10] [--rounds 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import openai
+
+from rolecall import OpenAIChatModel, RolePlay
+from rolecall.agents import Executor, Instructor
+from rolecall.agents.templates import prompt
+
+TASK, ASSISTANT, USER = "Develop a trading bot for the stock market", "Python Programmer", "Stock Trader"
+
+
+async def with_rolecall(base_url: str, conversations: int, turns: int) -> float:
+    model = OpenAIChatModel("bench", base_url=base_url, max_attempts=1)
+    started = time.perf_counter()
+    for _ in range(conversations):
+        transcript = await RolePlay(TASK, assistant_role=ASSISTANT, user_role=USER, model=model, max_turns=turns).arun()
+        assert len(transcript.messages) == 2 * turns, transcript.termination
+    elapsed = time.perf_counter() - started
+    await model.aclose()
+    return elapsed
+
+
+async def with_bare_client(base_url: str, conversations: int, turns: int) -> float:
+    client = openai.AsyncOpenAI(base_url=base_url, api_key="none", max_retries=0)
+    instructor_system = Instructor(USER, assistant_role=ASSISTANT, task=TASK).system_prompt
+    executor_system = Executor(ASSISTANT, user_role=USER, task=TASK).system_prompt
+    kickoff = prompt("kickoff", {})
+    started = time.perf_counter()
+    for _ in range(conversations):
+        instructor_view = [{"role": "system", "content": instructor_system}, {"role": "user", "content": kickoff}]
+        executor_view = [{"role": "system", "content": executor_system}]
+        for _ in range(turns):
+            response = await client.chat.completions.create(model="bench", messages=instructor_view)  # type: ignore[arg-type]
+            instruction = response.choices[0].message.content or ""
+            instructor_view.append({"role": "assistant", "content": instruction})
+            executor_view.append({"role": "user", "content": instruction})
+            response = await client.chat.completions.create(model="bench", messages=executor_view)  # type: ignore[arg-type]
+            solution = response.choices[0].message.content or ""
+            executor_view.append({"role": "assistant", "content": solution})
+            instructor_view.append({"role": "user", "content": solution})
+    elapsed = time.perf_counter() - started
+    await client.close()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=20)
+    parser.add_argument("--turns", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("_scripted_server.py"))], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        base_url = server.stdout.readline().strip()
+        asyncio.run(with_bare_client(base_url, 2, args.turns))  # warm both paths up
+        asyncio.run(with_rolecall(base_url, 2, args.turns))
+        bare, ours = [], []
+        for _ in range(args.rounds):
+            bare.append(asyncio.run(with_bare_client(base_url, args.conversations, args.turns)))
+            ours.append(asyncio.run(with_rolecall(base_url, args.conversations, args.turns)))
+    finally:
+        server.kill()
+    turns = args.conversations * args.turns
+    bare_ms = statistics.median(bare) / turns * 1000
+    ours_ms = statistics.median(ours) / turns * 1000
+    print(f"turns per round: {turns} ({args.conversations} conversations x {args.turns} turns), rounds: {args.rounds}")
+    print(f"bare openai client: {bare_ms:.2f} ms/turn")
+    print(f"rolecall:           {ours_ms:.2f} ms/turn")
+    print(f"ratio rolecall / bare: {ours_ms / bare_ms:.3f}x (target <= 1.15x)")
+
+
+if __name__ == "__main__":
+    main()

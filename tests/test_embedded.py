@@ -1,0 +1,122 @@
+"""The embedded default through the real llama.cpp server: a dialogue, and no orphan ever.
+
+These need the ``local`` extra (``make test`` installs it). Deselect with ``-m 'not embedded'``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from rolecall.cli import main
+from rolecall.models.local import LOCAL_MODEL_NAME, free_port
+from rolecall.transcripts import read
+
+pytestmark = pytest.mark.embedded
+
+SPEC = """\
+task: Write a short poem about the sea
+assistant: {role: Poet}
+user: {role: Editor}
+max_turns: 2
+seed: 11
+params: {max_tokens: 48, temperature: 0.2}
+"""
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def wait_for(condition: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def test_a_role_play_on_the_embedded_model(tmp_path: Path) -> None:
+    spec = tmp_path / "sea.yaml"
+    spec.write_text(SPEC)
+    out = tmp_path / "runs.jsonl"
+    assert main(["run", str(spec), "--out", str(out), "--quiet"]) == 0
+    [transcript] = read(out)
+    assert transcript.status == "ok"
+    assert transcript.termination is not None
+    assert transcript.termination.reason in ("task_done", "max_turns")
+    assert len(transcript.messages) >= 2
+    for message in transcript.messages:
+        assert message.model == LOCAL_MODEL_NAME
+        assert message.usage.prompt_tokens > 0
+        assert message.latency_ms > 0
+        assert message.response_id
+    assert transcript.agents[0].model == LOCAL_MODEL_NAME
+
+
+def test_the_server_dies_with_rolecall_even_under_kill_9() -> None:
+    port = free_port()
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "rolecall.cli", "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: answers(f"http://127.0.0.1:{port}/v1/models"), 120, "the server to answer")
+        [server] = children(parent.pid)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        wait_for(lambda: not alive(server), 15, "the orphaned server to stop")
+    finally:
+        parent.kill()
+
+
+def test_sigterm_mid_run_saves_the_transcript_and_stops_the_server(tmp_path: Path) -> None:
+    spec = tmp_path / "long.yaml"
+    spec.write_text(SPEC.replace("max_turns: 2", "max_turns: 40"))
+    out = tmp_path / "runs.jsonl"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "rolecall.cli", "run", str(spec), "--out", str(out), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    try:
+        wait_for(lambda: children(run.pid), 60, "the embedded server to start")
+        [server] = children(run.pid)
+        time.sleep(4)
+        run.send_signal(signal.SIGTERM)
+        _, err = run.communicate(timeout=30)
+        assert run.returncode == 1
+        assert b"interrupted" in err
+        wait_for(lambda: not alive(server), 15, "the server to stop")
+    finally:
+        run.kill()
+    [transcript] = read(out)
+    assert transcript.status == "failed"
+    assert transcript.termination is not None and transcript.termination.reason == "interrupted"
