@@ -72,9 +72,10 @@ def main() -> None:
     progress = graph.progress()
     assert progress.finished == args.nodes
     print(f"graph: {args.nodes} subtasks, {len(data['links'])} dependencies; {progress}")
-    print(f"build {built * 1000:.0f} ms, validate {validated * 1000:.0f} ms, node-link round trip {round_trip * 1000:.0f} ms")
+    print(f"build {built * 1000:.0f} ms, validate {validated * 1000:.0f} ms, round trip {round_trip * 1000:.0f} ms")
     print(f"status updates: {updates}, {update_time / updates * 1e6:.1f} us each (target < 1000 us)")
-    print(f"full ready-set queries: {ready_calls}, {ready_time / ready_calls * 1e6:.1f} us each (largest {largest_ready})")
+    ready_us = ready_time / ready_calls * 1e6
+    print(f"full ready-set queries: {ready_calls}, {ready_us:.1f} us each (largest set: {largest_ready})")
     print(f"next-ready queries: {queries}, {query_time / queries * 1e6:.1f} us each")
     print(f"progress(): {progress_us:.1f} us")
 

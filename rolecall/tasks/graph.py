@@ -76,6 +76,7 @@ class TaskGraph:
     def __init__(self) -> None:
         self._graph: nx.DiGraph[str] = nx.DiGraph()
         self._order: dict[str, int] = {}
+        self._subtasks: dict[str, Subtask] = {}
         self._waiting: dict[str, int] = {}
         self._ready_heap: list[tuple[int, str]] = []
         self._listeners: list[Listener] = []
@@ -103,7 +104,8 @@ class TaskGraph:
         if subtask.id in self._order:
             raise GraphError(f"duplicate subtask id {subtask.id!r}")
         self._order[subtask.id] = len(self._order)
-        self._graph.add_node(subtask.id, subtask=subtask)
+        self._subtasks[subtask.id] = subtask
+        self._graph.add_node(subtask.id)
         self._counts[subtask.status] += 1
         if subtask.status == "active":
             self._active[subtask.id] = None
@@ -152,8 +154,7 @@ class TaskGraph:
     # -- reading --------------------------------------------------------------------------
 
     def _subtask(self, id: str) -> Subtask:
-        subtask: Subtask = self._graph.nodes[id]["subtask"]
-        return subtask
+        return self._subtasks[id]
 
     def __getitem__(self, id: str) -> Subtask:
         if id not in self._order:
@@ -162,7 +163,7 @@ class TaskGraph:
 
     def __iter__(self) -> Iterator[Subtask]:
         """Subtasks in the order they were added."""
-        return (self._subtask(id) for id in self._order)
+        return iter(self._subtasks.values())
 
     def __len__(self) -> int:
         return len(self._order)
@@ -173,7 +174,10 @@ class TaskGraph:
     def ready(self) -> list[Subtask]:
         """Pending subtasks whose dependencies are all done, in the order they were added."""
         self._require_valid()
-        return [self._subtask(id) for _, id in sorted(self._ready_heap) if self._is_ready(id)]
+        ready = sorted((self._order[id], id) for _, id in self._ready_heap if self._is_ready(id))
+        if len(ready) < len(self._ready_heap):
+            self._ready_heap = ready  # a sorted list is a valid heap: drop stale entries once
+        return [self._subtask(id) for _, id in ready]
 
     def next_ready(self) -> Subtask | None:
         """The first ready subtask, or None when nothing can start."""
