@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-turns", type=int, help="stop after this many instructions")
     run.add_argument("--seed", type=int, help="sampling seed; also makes the conversation id deterministic")
     run.add_argument("--specify", action="store_true", help="let a task specifier make the task specific")
+    run.add_argument("--plan", action="store_true", help="let a planner split the task into a task graph")
     _model_options(run)
     _output_options(run)
 
@@ -153,7 +154,12 @@ def _spec_from_args(args: argparse.Namespace) -> RolePlaySpec:
             {"task": args.task, "assistant": {"role": args.assistant_role}, "user": {"role": args.user_role}},
             source="arguments",
         )
-    updates = {"max_turns": args.max_turns, "seed": args.seed, "specify_task": args.specify or None}
+    updates = {
+        "max_turns": args.max_turns,
+        "seed": args.seed,
+        "specify_task": args.specify or None,
+        "plan": args.plan or None,
+    }
     return parse_spec(
         spec.model_dump(exclude_unset=True) | {key: value for key, value in updates.items() if value is not None},
         source=args.spec or "arguments",
@@ -191,6 +197,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             seed=spec.seed,
             specify_task=spec.specify_task,
             word_limit=spec.word_limit,
+            plan=spec.plan,
+            max_subtasks=spec.max_subtasks,
             done_token=spec.done_token,
             params=spec.params,
             context_tokens=spec.context_tokens,
@@ -239,18 +247,17 @@ async def _live(roleplay: RolePlay, console: Console, *, quiet: bool) -> None:
 
 async def _show_live(roleplay: RolePlay, console: Console, *, quiet: bool) -> None:
     speakers: list[str] = []
-    show_graph = roleplay.graph is not None and len(roleplay.graph) > 1
     done = 0
     async for message in roleplay.stream():
         if quiet:
             continue
+        if message.index == 0 and roleplay.planned:
+            console.print(render_graph(roleplay.graph))
         console.print(render_message(message, speakers))
         finished = roleplay.graph.progress().finished
-        if show_graph and finished != done:
+        if roleplay.planned and finished != done:
             done = finished
             console.print(render_graph(roleplay.graph))
-    if show_graph and not quiet:
-        console.print(render_graph(roleplay.graph))
 
 
 def cmd_show(args: argparse.Namespace, console: Console) -> int:

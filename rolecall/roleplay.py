@@ -23,6 +23,7 @@ from rolecall.agents.templates import prompt
 from rolecall.errors import RunError, SpecError
 from rolecall.models.base import ChatModel, Completion, GenerationParams, Usage
 from rolecall.tasks.graph import Subtask, TaskGraph
+from rolecall.tasks.planner import Planner
 from rolecall.transcripts.record import (
     FAILED_REASONS,
     AgentInfo,
@@ -67,6 +68,8 @@ class RolePlay:
         sample: int = 0,
         specify_task: bool = False,
         word_limit: int = 50,
+        plan: bool = False,
+        max_subtasks: int = 6,
         done_token: str = DONE_TOKEN,
         params: GenerationParams | None = None,
         context_tokens: int | None = None,
@@ -88,8 +91,12 @@ class RolePlay:
         self.token_budget = token_budget
         self.timeout = timeout
         self.seed = seed
+        if plan and graph is not None:
+            raise ValueError("give either a graph or plan=True, not both")
         self.specify_task = specify_task
         self.word_limit = word_limit
+        self.plan = plan
+        self.max_subtasks = max_subtasks
         self.done_token = done_token
         self.params = (params or GenerationParams()).merged(GenerationParams(seed=seed) if seed is not None else None)
         self.context_tokens = context_tokens
@@ -232,6 +239,11 @@ class RolePlay:
             self._finish("error", detail=f"{type(exc).__name__}: {exc}", error=exc)
             raise
 
+    @property
+    def planned(self) -> bool:
+        """Whether the conversation works through declared or planned subtasks (not a one-node graph)."""
+        return self._has_plan
+
     def close(self, reason: str = "interrupted", *, detail: str | None = None) -> Transcript:
         """End the conversation now with ``reason`` unless it already ended; return the transcript."""
         self._finish(reason, detail=detail)
@@ -243,8 +255,9 @@ class RolePlay:
             task = await self._specify()
             self.transcript.task.specified = task
             if not self._has_plan:
-                self.graph = TaskGraph.single(task)
-                self.graph.subscribe(self._record_status)
+                self._use_graph(TaskGraph.single(task))
+        if self.plan:
+            await self._plan(task)
         self._cast(task)
         self.transcript.agents += [
             AgentInfo(**self.instructor.describe()),  # type: ignore[union-attr]
@@ -270,6 +283,30 @@ class RolePlay:
         self.executor = self.executor_cls(
             self.assistant_role, user_role=self.user_role, model=self.assistant_model, **shared
         )
+
+    def _use_graph(self, graph: TaskGraph) -> None:
+        self.graph = graph
+        graph.subscribe(self._record_status)
+
+    async def _plan(self, task: str) -> None:
+        planner = Planner(
+            assistant_role=self.assistant_role,
+            user_role=self.user_role,
+            model=self.user_model,
+            max_subtasks=self.max_subtasks,
+            params=GenerationParams(seed=self.seed) if self.seed is not None else None,
+            context_tokens=self.context_tokens,
+        )
+        self.transcript.agents.append(AgentInfo(**planner.describe()))
+        outcome = await planner.plan(task)
+        self.usage = self.usage + outcome.usage
+        for attempt in outcome.attempts:
+            self._event("plan_attempt", **attempt)
+        if outcome.graph is None:
+            self._event("plan_fallback", reason=f"no valid plan in {len(outcome.attempts)} attempts: one-node graph")
+            return
+        self._use_graph(outcome.graph)
+        self._has_plan = True
 
     async def _specify(self) -> str:
         specifier = TaskSpecifier(

@@ -90,6 +90,8 @@ class RolePlaySpec(BaseModel):
     seed: int | None = None
     specify_task: bool = False
     word_limit: int = Field(default=50, gt=0)
+    plan: bool = False
+    max_subtasks: int = Field(default=6, gt=0, le=30)
     done_token: str = Field(default=DONE_TOKEN, min_length=1)
     context_tokens: int | None = Field(default=None, gt=255)
     subtasks: list[SubtaskSpec] | None = None
@@ -105,6 +107,8 @@ class RolePlaySpec(BaseModel):
         """The declared task graph, validated, or None when the spec has no subtasks."""
         if self.subtasks is None:
             return None
+        if self.plan:
+            raise SpecError("plan: give either subtasks or plan: true, not both")
         graph = TaskGraph()
         for subtask in self.subtasks:
             graph.add(

@@ -267,3 +267,9 @@ def test_custom_agent_example_runs(
     assert solutions[0].model == "bookkeeper-rules"
     assert solutions[1].content == "Solution: The Golden Crust\nNext request."
     assert transcript.termination is not None and transcript.termination.reason == "task_done"
+
+
+def test_plan_and_subtasks_together_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["run", str(EXAMPLES / "album_website.yaml"), "--plan", "--base-url", "http://127.0.0.1:9/v1"]
+    assert main([*argv, "--out", str(tmp_path / "o.jsonl")]) == 2
+    assert "either subtasks or plan" in one_line(capsys.readouterr().err)

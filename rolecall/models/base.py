@@ -51,6 +51,8 @@ class GenerationParams(BaseModel):
     max_tokens: int | None = Field(default=None, gt=0)
     seed: int | None = None
     stop: list[str] | None = None
+    #: A JSON Schema the reply must follow (constrained decoding where the server supports it).
+    json_schema: dict[str, Any] | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
 
     def merged(self, override: GenerationParams | None) -> GenerationParams:
@@ -80,6 +82,8 @@ class ChatModel(ABC):
     name: str = "unknown"
     #: Context window in tokens, when known; agents fit their view into it.
     context_window: int | None = None
+    #: How the server takes a JSON Schema: OpenAI's "json_schema" or llama.cpp's "json_object".
+    schema_style: Literal["json_schema", "json_object"] = "json_schema"
 
     @abstractmethod
     async def complete(self, messages: Sequence[ChatMessage], *, params: GenerationParams | None = None) -> Completion:

@@ -84,4 +84,5 @@ def open_model(
             timeout=timeout,
         )
         model.context_window = server.n_ctx
+        model.schema_style = "json_object"
         yield model

@@ -106,8 +106,10 @@ class OpenAIChatModel(ChatModel):
         request: dict[str, Any] = {
             "model": self.name,
             "messages": list(messages),
-            **settings.model_dump(exclude_none=True, exclude={"extra"}),
+            **settings.model_dump(exclude_none=True, exclude={"extra", "json_schema"}),
         }
+        if settings.json_schema is not None:
+            request["response_format"] = self._response_format(settings.json_schema)
         client = self._client_for_this_loop()
         attempts = 0
         started = time.perf_counter()
@@ -147,6 +149,11 @@ class OpenAIChatModel(ChatModel):
             response_id=response.id,
             retries=attempts - 1,
         )
+
+    def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
+        if self.schema_style == "json_object":
+            return {"type": "json_object", "schema": schema}
+        return {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}}
 
     def _explain(self, exc: openai.APIStatusError, attempts: int) -> Exception:
         """Turn an HTTP failure into an error that says what to do about it."""

@@ -1,0 +1,143 @@
+"""The planner: an agent that splits a task into a task graph, as validated structured output.
+
+The reply is requested under a JSON Schema (constrained decoding where the server supports
+it), parsed with pydantic and checked as a graph. A bad plan is sent back with the problem
+named, a bounded number of times; when the model still cannot plan, the caller falls back
+to a one-node graph. Every attempt is reported so the transcript can record it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from rolecall.agents.base import Agent, Role, Said
+from rolecall.agents.templates import prompt, templates
+from rolecall.errors import GraphError
+from rolecall.models.base import ChatModel, Completion, GenerationParams, Usage
+from rolecall.tasks.graph import TaskGraph
+
+_JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
+
+
+class PlannedSubtask(BaseModel):
+    id: str = Field(min_length=1, max_length=40)
+    title: str = Field(min_length=1, max_length=200)
+    after: list[str] = Field(default_factory=list)
+
+
+class Plan(BaseModel):
+    subtasks: list[PlannedSubtask] = Field(min_length=1)
+
+
+def plan_schema(max_subtasks: int) -> dict[str, Any]:
+    """The JSON Schema of a plan, written inline (no ``$ref``) so grammar compilers accept it."""
+    subtask = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "title": {"type": "string"},
+            "after": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["id", "title", "after"],
+    }
+    return {
+        "type": "object",
+        "properties": {"subtasks": {"type": "array", "items": subtask, "minItems": 1, "maxItems": max_subtasks}},
+        "required": ["subtasks"],
+    }
+
+
+@dataclass
+class PlanOutcome:
+    """What planning produced: a graph, or None when every attempt failed."""
+
+    graph: TaskGraph | None
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+
+
+class Planner(Agent):
+    """Splits a task into subtasks with dependencies."""
+
+    kind = "planner"
+
+    def __init__(
+        self,
+        *,
+        assistant_role: str | Role,
+        user_role: str | Role,
+        model: ChatModel | None = None,
+        max_subtasks: int = 6,
+        max_attempts: int = 3,
+        params: GenerationParams | None = None,
+        **options: Any,
+    ) -> None:
+        self.assistant_role = Role.of(assistant_role)
+        self.user_role = Role.of(user_role)
+        self.max_subtasks = max_subtasks
+        self.max_attempts = max_attempts
+        schema_params = GenerationParams(json_schema=plan_schema(max_subtasks), max_tokens=400, temperature=0.2)
+        super().__init__(
+            "Planner",
+            model=model,
+            template=templates()["planner_system"],
+            params=schema_params.merged(params),
+            **options,
+        )
+
+    async def plan(self, task: str) -> PlanOutcome:
+        """Ask for a plan until one is valid or the attempts run out."""
+        values = {
+            "task": task,
+            "assistant_role": self.assistant_role.name,
+            "user_role": self.user_role.name,
+            "max_subtasks": self.max_subtasks,
+        }
+        conversation = [Said("rolecall", prompt("planner", values))]
+        outcome = PlanOutcome(graph=None)
+        for attempt in range(1, self.max_attempts + 1):
+            completion: Completion = await self.step(conversation)
+            outcome.usage = outcome.usage + completion.usage
+            try:
+                outcome.graph = self.parse(completion.text)
+            except (ValueError, GraphError) as exc:
+                problem = str(exc).splitlines()[0][:300]
+                outcome.attempts.append({"attempt": attempt, "ok": False, "problem": problem, "reply": completion.text})
+                conversation += [
+                    Said(self.name, completion.text),
+                    Said("rolecall", prompt("planner_retry", values | {"problem": problem})),
+                ]
+                continue
+            outcome.attempts.append({"attempt": attempt, "ok": True, "subtasks": len(outcome.graph)})
+            return outcome
+        return outcome
+
+    def plan_sync(self, task: str) -> PlanOutcome:
+        """Blocking form of :meth:`plan`."""
+        return asyncio.run(self.plan(task))
+
+    def parse(self, text: str) -> TaskGraph:
+        """A validated graph from a reply; ``ValueError`` or ``GraphError`` says what is wrong."""
+        match = _JSON_OBJECT.search(text)
+        if match is None:
+            raise ValueError("the reply holds no JSON object")
+        try:
+            plan = Plan.model_validate(json.loads(match.group()))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"the JSON does not parse ({exc.msg})") from None
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ValueError(f"{where}: {first['msg']}") from None
+        if len(plan.subtasks) > self.max_subtasks:
+            raise ValueError(f"it has {len(plan.subtasks)} subtasks, more than {self.max_subtasks}")
+        graph = TaskGraph()
+        for subtask in plan.subtasks:
+            graph.add(subtask.id.strip(), subtask.title.strip(), after=[dep.strip() for dep in subtask.after])
+        return graph.validate()
