@@ -4,7 +4,9 @@ The public surface is listed in ``__all__``; everything else is internal.
 """
 
 from rolecall._version import __version__
-from rolecall.agents import DONE_TOKEN, Agent, Executor, Instructor, Role, TaskSpecifier
+from rolecall.agents import DONE_TOKEN, Agent, Assist, Executor, Instructor, Role, TaskSpecifier
+from rolecall.conversation import Conversation, Limits
+from rolecall.critic import Critic, CriticSettings
 from rolecall.errors import (
     GraphError,
     LocalModelError,
@@ -14,6 +16,7 @@ from rolecall.errors import (
     RunError,
     SpecError,
 )
+from rolecall.guards import GuardSettings
 from rolecall.models import (
     ChatModel,
     Completion,
@@ -25,6 +28,7 @@ from rolecall.models import (
     open_model,
     resolve_endpoint,
 )
+from rolecall.pricing import Price, PriceTable
 from rolecall.roleplay import RolePlay
 from rolecall.spec import RolePlaySpec, load_spec
 from rolecall.tasks import Subtask, TaskGraph
@@ -33,19 +37,27 @@ from rolecall.transcripts import Message, Transcript
 __all__ = [
     "DONE_TOKEN",
     "Agent",
+    "Assist",
     "ChatModel",
     "Completion",
+    "Conversation",
+    "Critic",
+    "CriticSettings",
     "Endpoint",
     "Executor",
     "GenerationParams",
     "GraphError",
+    "GuardSettings",
     "Instructor",
+    "Limits",
     "LocalModelError",
     "LocalServer",
     "Message",
     "ModelError",
     "ModelUnavailableError",
     "OpenAIChatModel",
+    "Price",
+    "PriceTable",
     "Role",
     "RolePlay",
     "RolePlaySpec",

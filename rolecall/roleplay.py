@@ -2,49 +2,32 @@
 
 One loop serves every conversation: without subtasks the task is a one-node graph. Each
 turn the instructor speaks, then (unless it said the done token) the executor answers.
-The done token closes the current subtask and the next ready one starts. The loop stops on
-the first limit reached (graph finished, max turns, token budget, wall clock, a subtask's
-own turn allowance only fails that subtask) and always leaves a complete transcript in
-:attr:`RolePlay.transcript`, also when the model fails or the run is cancelled.
+The done token closes the current subtask and the next ready one starts; a subtask that
+uses up its turn allowance fails and what depends on it is skipped. Metering, limits,
+guards, the critic and the transcript come from :class:`~rolecall.conversation.Conversation`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from rolecall.agents.base import Agent, Role, Said
-from rolecall.agents.roleplay_agents import DONE_TOKEN, Executor, Instructor, TaskSpecifier
+from rolecall.agents.base import Role, Said
+from rolecall.agents.roleplay_agents import DONE_TOKEN, Assist, Executor, Instructor, TaskSpecifier
 from rolecall.agents.templates import prompt
-from rolecall.errors import RunError, SpecError
-from rolecall.models.base import ChatModel, Completion, GenerationParams, Usage
+from rolecall.conversation import NARRATOR, Conversation, Limits
+from rolecall.critic import Critic
+from rolecall.errors import SpecError
+from rolecall.guards import GuardSettings
+from rolecall.models.base import ChatModel, GenerationParams, Usage
+from rolecall.pricing import PriceTable
 from rolecall.tasks.graph import Subtask, TaskGraph
 from rolecall.tasks.planner import Planner
-from rolecall.transcripts.record import (
-    FAILED_REASONS,
-    AgentInfo,
-    ErrorInfo,
-    Event,
-    Message,
-    TaskText,
-    Termination,
-    TotalUsage,
-    Transcript,
-    conversation_id,
-    utc_now,
-)
-
-log = logging.getLogger(__name__)
-
-#: The speaker name of notes rolecall itself adds to the instructor's view.
-NARRATOR = "rolecall"
+from rolecall.transcripts.record import AgentInfo, Message, Transcript, conversation_id
 
 
-class RolePlay:
+class RolePlay(Conversation):
     """A CAMEL-style role-play between an instructor (user) and an executor (assistant).
 
     >>> transcript = RolePlay("Build a trading bot", assistant_role="Python Programmer",
@@ -63,7 +46,9 @@ class RolePlay:
         graph: TaskGraph | None = None,
         max_turns: int = 10,
         token_budget: int | None = None,
+        cost_budget: float | None = None,
         timeout: float | None = None,
+        no_progress_turns: int | None = None,
         seed: int | None = None,
         sample: int = 0,
         specify_task: bool = False,
@@ -73,56 +58,65 @@ class RolePlay:
         done_token: str = DONE_TOKEN,
         params: GenerationParams | None = None,
         context_tokens: int | None = None,
+        guards: GuardSettings | None = None,
+        assist: Assist | None = None,
+        critic: Critic | None = None,
+        prices: PriceTable | None = None,
         instructor_cls: type[Instructor] = Instructor,
         executor_cls: type[Executor] = Executor,
         id: str | None = None,
     ) -> None:
-        if not task.strip():
-            raise ValueError("the task is empty")
         if max_turns < 1:
             raise ValueError("max_turns must be at least 1")
-        self.task = task.strip()
+        if plan and graph is not None:
+            raise ValueError("give either a graph or plan=True, not both")
         self.assistant_role = Role.of(assistant_role)
         self.user_role = Role.of(user_role)
         self.assistant_model = assistant_model or model
         self.user_model = user_model or model
-        self.graph = graph.validate() if graph is not None else TaskGraph.single(self.task)
-        self.max_turns = max_turns
-        self.token_budget = token_budget
-        self.timeout = timeout
-        self.seed = seed
-        if plan and graph is not None:
-            raise ValueError("give either a graph or plan=True, not both")
+        limits = Limits(
+            max_turns=max_turns,
+            token_budget=token_budget,
+            cost_budget=cost_budget,
+            timeout=timeout,
+            no_progress_turns=no_progress_turns,
+        )
+        if id is None:
+            id = uuid.uuid4().hex[:16] if seed is None else conversation_id(
+                self.assistant_role.name, self.user_role.name, task.strip(), sample, seed
+            )  # fmt: skip
+        super().__init__(
+            task, id=id, limits=limits, seed=seed, done_token=done_token, guards=guards, critic=critic,
+            prices=prices, graph=graph,
+        )  # fmt: skip
         self.specify_task = specify_task
         self.word_limit = word_limit
         self.plan = plan
         self.max_subtasks = max_subtasks
-        self.done_token = done_token
         self.params = (params or GenerationParams()).merged(GenerationParams(seed=seed) if seed is not None else None)
         self.context_tokens = context_tokens
+        self.assist = assist or Assist()
         self.instructor_cls = instructor_cls
         self.executor_cls = executor_cls
-        self._has_plan = graph is not None
-        self.turn = 0
-        self.usage = Usage()
-        self.messages: list[Message] = []
-        self.events: list[Event] = []
         self.instructor: Instructor | None = None
         self.executor: Executor | None = None
-        self.transcript = Transcript(
-            id=id or self._make_id(sample),
-            task=TaskText(original=self.task),
-            seed=seed,
-            limits={"max_turns": max_turns, "token_budget": token_budget, "timeout": timeout},
-            done_token=done_token,
-        )
-        self._started = time.monotonic()
-        self.graph.subscribe(self._record_status)
 
-    def _make_id(self, sample: int) -> str:
-        if self.seed is None:
-            return uuid.uuid4().hex[:16]
-        return conversation_id(self.assistant_role.name, self.user_role.name, self.task, sample, self.seed)
+    @property
+    def max_turns(self) -> int:
+        return self.limits.max_turns
+
+    @property
+    def token_budget(self) -> int | None:
+        return self.limits.token_budget
+
+    @token_budget.setter
+    def token_budget(self, value: int | None) -> None:
+        self.limits.token_budget = value
+
+    @property
+    def models(self) -> Sequence[ChatModel]:
+        models = [self.user_model, self.assistant_model, self.critic.model if self.critic else None]
+        return [model for model in models if model is not None]
 
     @classmethod
     def resume(
@@ -156,6 +150,7 @@ class RolePlay:
         spent = transcript.usage.prompt_tokens + transcript.usage.completion_tokens
         extra_budget = token_budget if token_budget is not None else limits.get("token_budget")
         base_id, _, generation = transcript.id.partition("-r")
+        kept = {key: limits[key] for key in ("timeout", "no_progress_turns") if limits.get(key) is not None}
         roleplay = cls(
             transcript.task.original,
             assistant_role=roles["assistant"],
@@ -169,7 +164,7 @@ class RolePlay:
             seed=transcript.seed,
             done_token=transcript.done_token or DONE_TOKEN,
             id=f"{base_id}-r{int(generation or 0) + 1}",
-            **options,
+            **(kept | options),
         )
         roleplay._restore(transcript)
         return roleplay
@@ -177,10 +172,13 @@ class RolePlay:
     def _restore(self, saved: Transcript) -> None:
         self._has_plan = bool(saved.task_graph and saved.task_graph.get("graph", {}).get("planned"))
         self._cast(saved.task.specified or saved.task.original)
+        self._prepared = True
         self.messages = [message.model_copy() for message in saved.messages]
         self.events = [event.model_copy() for event in saved.events]
         self.turn = self.messages[-1].turn
         self.usage = Usage(prompt_tokens=saved.usage.prompt_tokens, completion_tokens=saved.usage.completion_tokens)
+        self.cost = saved.usage.cost_usd
+        self._last_progress_turn = self.turn
         transcript = self.transcript
         transcript.parent_id = saved.id
         transcript.task = saved.task.model_copy()
@@ -190,64 +188,6 @@ class RolePlay:
         self._event("resumed", parent_id=saved.id, previous=saved.termination.reason if saved.termination else None)
         if self.graph.active is None:
             self._start_next()
-
-    # -- running --------------------------------------------------------------------------
-
-    def run(self) -> Transcript:
-        """Hold the whole conversation and return its transcript (blocking)."""
-
-        async def run_and_release() -> Transcript:
-            try:
-                return await self.arun()
-            finally:
-                await self.release()
-
-        return asyncio.run(run_and_release())
-
-    async def release(self) -> None:
-        """Close the models' connections (their pools belong to the current event loop)."""
-        for model in {id(m): m for m in (self.user_model, self.assistant_model) if m is not None}.values():
-            await model.aclose()
-
-    async def arun(self) -> Transcript:
-        """Hold the whole conversation and return its transcript."""
-        async for _ in self.stream():
-            pass
-        return self.transcript
-
-    def __iter__(self) -> Iterator[Message]:
-        raise TypeError("iterate with 'async for message in roleplay.stream()'")
-
-    async def stream(self) -> AsyncIterator[Message]:
-        """Yield each message as it is spoken; :attr:`transcript` holds the result at the end.
-
-        A model failure ends the conversation with reason ``error`` (no exception);
-        cancellation ends it with ``interrupted`` and is re-raised.
-        """
-        self._started = time.monotonic()
-        try:
-            if self.instructor is None:
-                await self._prepare()
-            async for message in self._dialogue():
-                yield message
-        except RunError as exc:
-            self._finish("error", detail=str(exc), error=exc)
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            self._finish("interrupted", detail="the run was cancelled")
-            raise
-        except Exception as exc:
-            self._finish("error", detail=f"{type(exc).__name__}: {exc}", error=exc)
-            raise
-
-    @property
-    def planned(self) -> bool:
-        """Whether the conversation works through declared or planned subtasks (not a one-node graph)."""
-        return self._has_plan
-
-    def close(self, reason: str = "interrupted", *, detail: str | None = None) -> Transcript:
-        """End the conversation now with ``reason`` unless it already ended; return the transcript."""
-        self._finish(reason, detail=detail)
-        return self.transcript
 
     async def _prepare(self) -> None:
         task = self.task
@@ -259,10 +199,8 @@ class RolePlay:
         if self.plan:
             await self._plan(task)
         self._cast(task)
-        self.transcript.agents += [
-            AgentInfo(**self.instructor.describe()),  # type: ignore[union-attr]
-            AgentInfo(**self.executor.describe()),  # type: ignore[union-attr]
-        ]
+        assert self.instructor is not None and self.executor is not None
+        self.transcript.agents += [AgentInfo(**self.instructor.describe()), AgentInfo(**self.executor.describe())]
         first = self._start_next()
         self.transcript.kickoff = (
             prompt("kickoff_subtask", {"subtask": first.title}) if self._has_plan and first else prompt("kickoff", {})
@@ -276,6 +214,7 @@ class RolePlay:
             "done_token": self.done_token,
             "params": self.params,
             "context_tokens": self.context_tokens,
+            "assist": self.assist,
         }
         self.instructor = self.instructor_cls(
             self.user_role, assistant_role=self.assistant_role, model=self.user_model, plan=plan, **shared
@@ -299,7 +238,8 @@ class RolePlay:
         )
         self.transcript.agents.append(AgentInfo(**planner.describe()))
         outcome = await planner.plan(task)
-        self.usage = self.usage + outcome.usage
+        for completion in outcome.completions:
+            self._meter(completion)
         for attempt in outcome.attempts:
             self._event("plan_attempt", **attempt)
         if outcome.graph is None:
@@ -317,8 +257,7 @@ class RolePlay:
             params=GenerationParams(max_tokens=max(64, self.word_limit * 3), seed=self.seed),
         )
         self.transcript.agents.append(AgentInfo(**specifier.describe()))
-        completion = await specifier.step([Said(NARRATOR, specifier.request(self.task))])
-        self._meter(completion)
+        completion = self._meter(await specifier.step([Said(NARRATOR, specifier.request(self.task))]))
         self._event("task_specified", agent=specifier.name, usage=completion.usage.model_dump())
         return completion.text or self.task
 
@@ -330,11 +269,11 @@ class RolePlay:
             if (reason := self._limit_reached()) is not None:
                 self._finish(reason)
                 return
-            yield await self._speak(self.executor, self._executor_view())
+            yield await self._speak(self.executor, self._executor_view(), side="assistant")
         while True:
             if self._close_overdue_subtask():
                 return
-            reason = "max_turns" if self.turn >= self.max_turns else self._limit_reached()
+            reason = "max_turns" if self.turn >= self.limits.max_turns else self._limit_reached()
             if reason is not None:
                 self._finish(reason)
                 return
@@ -342,7 +281,7 @@ class RolePlay:
             active = self.graph.active
             if active is not None:
                 active.turns += 1
-            instruction = await self._speak(self.instructor, self._instructor_view())
+            instruction = await self._speak(self.instructor, self._instructor_view(), side="user")
             yield instruction
             if self.instructor.is_done(instruction.content):
                 if active is not None:
@@ -353,27 +292,7 @@ class RolePlay:
             if (reason := self._limit_reached()) is not None:
                 self._finish(reason)
                 return
-            yield await self._speak(self.executor, self._executor_view())
-
-    async def _speak(self, agent: Agent, view: list[Said]) -> Message:
-        completion = await agent.step(view)
-        self._meter(completion)
-        message = Message(
-            index=len(self.messages),
-            turn=self.turn,
-            speaker=agent.name,
-            role="user" if agent.kind == "user" else "assistant",
-            content=completion.text,
-            model=completion.model or (agent.model.name if agent.model else None),
-            usage=completion.usage,
-            latency_ms=completion.latency_ms,
-            finish_reason=completion.finish_reason,
-            retries=completion.retries,
-            response_id=completion.response_id,
-        )
-        self.messages.append(message)
-        self.transcript.messages = self.messages
-        return message
+            yield await self._speak(self.executor, self._executor_view(), side="assistant")
 
     # -- views ----------------------------------------------------------------------------
 
@@ -430,41 +349,3 @@ class RolePlay:
         if skipped:
             outcome += "; skipped as a result: " + ", ".join(f'"{other.title}"' for other in skipped)
         return self._advance(finished=active, outcome=outcome)
-
-    def _record_status(self, subtask: Subtask) -> None:
-        self._event("task_status", task=subtask.id, status=subtask.status)
-
-    # -- limits and bookkeeping -----------------------------------------------------------
-
-    def _limit_reached(self) -> str | None:
-        """The budget that has run out, if any (checked before every model call)."""
-        if self.token_budget is not None and self.usage.total_tokens >= self.token_budget:
-            return "token_budget"
-        if self.timeout is not None and time.monotonic() - self._started >= self.timeout:
-            return "timeout"
-        return None
-
-    def _meter(self, completion: Completion) -> None:
-        self.usage = self.usage + completion.usage
-
-    def _event(self, kind: str, **fields: Any) -> None:
-        self.events.append(Event(turn=self.turn, kind=kind, **fields))
-        self.transcript.events = self.events
-
-    def _finish(self, reason: str, *, detail: str | None = None, error: BaseException | None = None) -> None:
-        if self.transcript.termination is not None:
-            return
-        transcript = self.transcript
-        transcript.status = "failed" if reason in FAILED_REASONS else "ok"
-        transcript.termination = Termination(reason=reason, turn=self.turn, detail=detail)
-        transcript.finished_at = utc_now()
-        transcript.messages = self.messages
-        transcript.events = self.events
-        transcript.usage = TotalUsage(
-            prompt_tokens=self.usage.prompt_tokens, completion_tokens=self.usage.completion_tokens
-        )
-        transcript.task_graph = self.graph.to_node_link()
-        transcript.task_graph["graph"]["planned"] = self._has_plan
-        if error is not None:
-            transcript.error = ErrorInfo(type=type(error).__name__, message=str(error))
-        log.info("conversation %s ended: %s at turn %d", transcript.id, reason, self.turn)

@@ -24,10 +24,11 @@ def graph_responder(request: dict[str, object]) -> str:
     """Instructor: one instruction per subtask, then the done token. Executor: a solution."""
     messages = request["messages"]
     assert isinstance(messages, list)
+    step = len(messages)
     if "who carries out your instructions" in str(messages[0]["content"]):
         last = str(messages[-1]["content"])
-        return "<TASK_DONE>" if last.startswith("Solution:") else "Instruction: do this part\nInput: None"
-    return "Solution: done.\nNext request."
+        return "<TASK_DONE>" if last.startswith("Solution:") else f"Instruction: do part {step} now\nInput: None"
+    return f"Solution: part {step} is done, with care.\nNext request."
 
 
 def test_run_with_role_flags_saves_a_transcript(

@@ -11,5 +11,8 @@ def test_all_names_exist_once() -> None:
 
 def test_public_members_are_exactly_all() -> None:
     public = {name for name in vars(rolecall) if not name.startswith("_")}
-    modules = {"agents", "errors", "models", "roleplay", "spec", "tasks", "transcripts", "testing", "view", "cli"}
+    modules = {
+        "agents", "errors", "models", "roleplay", "spec", "tasks", "transcripts", "testing", "view", "cli",
+        "conversation", "critic", "guards", "pricing", "society", "turns",
+    }  # fmt: skip
     assert public - modules == set(rolecall.__all__) - {"__version__"}

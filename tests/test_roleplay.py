@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from rolecall import Completion, Executor, ModelUnavailableError, RolePlay, Usage
+from rolecall import Completion, Executor, GuardSettings, ModelUnavailableError, RolePlay, Usage
 from rolecall.models.base import ChatMessage
 from rolecall.testing import FunctionModel, ScriptedModel
 
@@ -22,7 +22,7 @@ def roleplay(user: Sequence[object], assistant: Sequence[object], **options: obj
         user_role="Stock Trader",
         user_model=ScriptedModel(user),  # type: ignore[arg-type]
         assistant_model=ScriptedModel(assistant),  # type: ignore[arg-type]
-        **options,  # type: ignore[arg-type]
+        **({"guards": GuardSettings.off()} | options),  # type: ignore[arg-type]
     )
 
 
@@ -128,7 +128,7 @@ def test_context_window_keeps_system_prompt_and_recent_messages() -> None:
     assistant = ScriptedModel([long_solution] * 8)
     RolePlay(
         "t", assistant_role="A", user_role="U", user_model=user, assistant_model=assistant,
-        max_turns=8, context_tokens=1200,
+        max_turns=8, context_tokens=1200, guards=GuardSettings.off(),
     ).run()  # fmt: skip
     view = assistant.calls[-1]
     assert view[0]["role"] == "system"

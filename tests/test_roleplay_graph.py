@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rolecall import RolePlay, TaskGraph, Transcript
+from rolecall import GuardSettings, RolePlay, TaskGraph, Transcript
 from rolecall.testing import ScriptedModel
 
 DONE = "<TASK_DONE>"
@@ -25,7 +25,7 @@ def album(user: list[str], assistant: list[str], **options: object) -> RolePlay:
         user_model=ScriptedModel(user),
         assistant_model=ScriptedModel(assistant),
         graph=album_graph(),
-        **options,  # type: ignore[arg-type]
+        **({"guards": GuardSettings.off()} | options),  # type: ignore[arg-type]
     )
 
 
@@ -67,7 +67,7 @@ def test_a_subtask_out_of_turns_fails_and_its_dependents_are_skipped() -> None:
     user = ["Instruction: look\nInput: None", "Instruction: look more\nInput: None", "Instruction: slides\nInput: None",
             DONE]  # fmt: skip
     transcript = RolePlay(
-        "Prepare a pitch", assistant_role="Analyst", user_role="Founder", graph=graph,
+        "Prepare a pitch", assistant_role="Analyst", user_role="Founder", graph=graph, guards=GuardSettings.off(),
         user_model=ScriptedModel(user), assistant_model=ScriptedModel([SOLUTION] * 3),
     ).run()  # fmt: skip
     assert transcript.termination is not None
@@ -86,7 +86,10 @@ def test_budget_stop_then_resume_completes_without_losing_or_repeating() -> None
 
     resumed_user = ScriptedModel([DONE, "Instruction: publish\nInput: None", DONE])
     resumed = RolePlay.resume(
-        Transcript.from_json(stopped.to_json()), user_model=resumed_user, assistant_model=ScriptedModel([SOLUTION])
+        Transcript.from_json(stopped.to_json()),
+        user_model=resumed_user,
+        assistant_model=ScriptedModel([SOLUTION]),
+        guards=GuardSettings.off(),
     ).run()
     assert resumed.termination is not None and resumed.termination.reason == "graph_complete"
     assert resumed.parent_id == stopped.id

@@ -2,6 +2,16 @@
 
 from rolecall.agents.base import Agent, Role, Said
 from rolecall.agents.context import TokenEstimator
-from rolecall.agents.roleplay_agents import DONE_TOKEN, Executor, Instructor, TaskSpecifier
+from rolecall.agents.roleplay_agents import DONE_TOKEN, Assist, Executor, Instructor, TaskSpecifier
 
-__all__ = ["DONE_TOKEN", "Agent", "Executor", "Instructor", "Role", "Said", "TaskSpecifier", "TokenEstimator"]
+__all__ = [
+    "DONE_TOKEN",
+    "Agent",
+    "Assist",
+    "Executor",
+    "Instructor",
+    "Role",
+    "Said",
+    "TaskSpecifier",
+    "TokenEstimator",
+]

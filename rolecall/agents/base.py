@@ -118,10 +118,20 @@ class Agent:
         window = self.context_tokens or getattr(self.model, "context_window", None) or DEFAULT_CONTEXT_TOKENS
         return max(256, window - (self.params.max_tokens or DEFAULT_REPLY_TOKENS))
 
-    async def step(self, conversation: Sequence[Said]) -> Completion:
-        """Take one turn: build the view, respond, post-process, learn the token rate."""
+    async def step(self, conversation: Sequence[Said], *, params: GenerationParams | None = None) -> Completion:
+        """Take one turn: build the view, respond, post-process, learn the token rate.
+
+        ``params`` overrides the agent's sampling parameters for this call only.
+        """
         messages = self.view(conversation)
-        completion = await self.respond(messages)
+        if params is None:
+            completion = await self.respond(messages)
+        else:
+            saved, self.params = self.params, self.params.merged(params)
+            try:
+                completion = await self.respond(messages)
+            finally:
+                self.params = saved
         if completion.usage.prompt_tokens:
             self.estimator.observe(messages, completion.usage.prompt_tokens)
         return completion.model_copy(update={"text": self.postprocess(completion.text)})

@@ -7,13 +7,63 @@ with ``Solution: ...`` and ``Next request.``. Their inception prompts are packag
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from rolecall.agents.base import Agent, Role
 from rolecall.agents.templates import prompt, templates
 from rolecall.models.base import ChatModel, GenerationParams
 
 DONE_TOKEN = "<TASK_DONE>"
+
+INSTRUCTOR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"instruction": {"type": "string"}, "input": {"type": "string"}, "task_done": {"type": "boolean"}},
+    "required": ["instruction", "input", "task_done"],
+}
+EXECUTOR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"solution": {"type": "string"}},
+    "required": ["solution"],
+}
+
+
+class Assist(BaseModel):
+    """Aids that keep small models on task; what each is worth is measured in docs/on_task.md.
+
+    ``stops`` cuts a reply where the other role would begin (the instructor writing
+    "Solution:", the executor writing "Instruction:"); ``few_shot`` adds one worked
+    exchange to each system prompt; ``json_turns`` has each turn written under a JSON
+    Schema (constrained decoding on llama.cpp and OpenAI) and rendered back to plain text.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    stops: bool = True
+    few_shot: bool = False
+    json_turns: bool = False
+
+
+def _with_assist(
+    params: GenerationParams | None, assist: Assist, *, stop: str, schema: dict[str, Any]
+) -> GenerationParams:
+    params = params or GenerationParams()
+    extra = GenerationParams()
+    if assist.stops:
+        extra = GenerationParams(stop=[*(params.stop or []), stop])
+    if assist.json_turns:
+        extra = extra.merged(GenerationParams(json_schema=schema))
+    return params.merged(extra)
+
+
+def _json_field(text: str, *names: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) and all(name in data for name in names) else None
 
 
 def _values(task: str, assistant: Role, user: Role, done_token: str, **more: Any) -> dict[str, Any]:
@@ -40,12 +90,20 @@ class Instructor(Agent):
         model: ChatModel | None = None,
         done_token: str = DONE_TOKEN,
         plan: list[str] | None = None,
+        assist: Assist | None = None,
+        params: GenerationParams | None = None,
         **options: Any,
     ) -> None:
         self.done_token = done_token
+        self.assist = assist or Assist()
         template = templates()["instructor"]
         if plan and len(plan) > 1:
             template += templates()["instructor_plan"]
+        if self.assist.few_shot:
+            template += templates()["instructor_example"]
+        if self.assist.json_turns:
+            template += templates()["instructor_json"]
+        params = _with_assist(params, self.assist, stop="Solution:", schema=INSTRUCTOR_SCHEMA)
         values = _values(
             task,
             Role.of(assistant_role),
@@ -53,11 +111,20 @@ class Instructor(Agent):
             done_token,
             plan="\n".join(f"{number}. {title}" for number, title in enumerate(plan or [], 1)),
         )
-        super().__init__(role, model=model, template=template, prompt_values=values, **options)
+        super().__init__(role, model=model, template=template, prompt_values=values, params=params, **options)
 
     def is_done(self, text: str) -> bool:
         """Whether a reply carries the done token."""
         return self.done_token in text
+
+    def postprocess(self, text: str) -> str:
+        text = super().postprocess(text)
+        data = _json_field(text, "instruction") if self.assist.json_turns else None
+        if data is None:
+            return text
+        if data.get("task_done"):
+            return self.done_token
+        return f"Instruction: {str(data['instruction']).strip()}\nInput: {str(data.get('input') or 'None').strip()}"
 
 
 class Executor(Agent):
@@ -73,10 +140,26 @@ class Executor(Agent):
         task: str,
         model: ChatModel | None = None,
         done_token: str = DONE_TOKEN,
+        assist: Assist | None = None,
+        params: GenerationParams | None = None,
         **options: Any,
     ) -> None:
+        self.assist = assist or Assist()
+        template = templates()["executor"]
+        if self.assist.few_shot:
+            template += templates()["executor_example"]
+        if self.assist.json_turns:
+            template += templates()["executor_json"]
         values = _values(task, Role.of(role), Role.of(user_role), done_token)
-        super().__init__(role, model=model, template=templates()["executor"], prompt_values=values, **options)
+        params = _with_assist(params, self.assist, stop="Instruction:", schema=EXECUTOR_SCHEMA)
+        super().__init__(role, model=model, template=template, prompt_values=values, params=params, **options)
+
+    def postprocess(self, text: str) -> str:
+        text = super().postprocess(text)
+        data = _json_field(text, "solution") if self.assist.json_turns else None
+        if data is None:
+            return text
+        return f"Solution: {str(data['solution']).strip()}\nNext request."
 
 
 class TaskSpecifier(Agent):

@@ -59,7 +59,11 @@ class PlanOutcome:
 
     graph: TaskGraph | None
     attempts: list[dict[str, Any]] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
+    completions: list[Completion] = field(default_factory=list)
+
+    @property
+    def usage(self) -> Usage:
+        return sum((completion.usage for completion in self.completions), Usage())
 
 
 class Planner(Agent):
@@ -103,7 +107,7 @@ class Planner(Agent):
         outcome = PlanOutcome(graph=None)
         for attempt in range(1, self.max_attempts + 1):
             completion: Completion = await self.step(conversation)
-            outcome.usage = outcome.usage + completion.usage
+            outcome.completions.append(completion)
             try:
                 outcome.graph = self.parse(completion.text)
             except (ValueError, GraphError) as exc:

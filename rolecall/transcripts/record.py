@@ -83,6 +83,7 @@ class Message(_Record):
     latency_ms: float = 0.0
     finish_reason: str | None = None
     retries: int = 0
+    reasks: int = 0
     response_id: str | None = None
     created_at: str = Field(default_factory=utc_now)
 

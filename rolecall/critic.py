@@ -1,0 +1,82 @@
+"""The critic: an agent that picks the best of several candidate replies, or reviews one.
+
+In ``pick`` mode the speaking agent drafts K candidates and the critic names the best by
+the spec's criteria; in ``review`` mode the critic approves a reply or sends it back with
+feedback (a bounded number of times). The critic's calls are metered like any other and
+each of its choices is recorded as an event.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rolecall.agents.base import Agent, Role, Said
+from rolecall.agents.templates import prompt, templates
+from rolecall.models.base import ChatModel, Completion, GenerationParams
+
+_NUMBER = re.compile(r"\d+")
+
+
+class CriticSettings(BaseModel):
+    """The spec's ``critic:`` section."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: str = "Critic"
+    mode: Literal["pick", "review"] = "review"
+    candidates: int = Field(default=3, ge=2, le=8)
+    criteria: str = "helpful, specific, correct, and in the required format"
+    applies_to: list[str] = Field(default_factory=lambda: ["assistant"])
+    max_revisions: int = Field(default=1, ge=0, le=5)
+
+
+class Critic(Agent):
+    """Judges replies by the criteria it is given."""
+
+    kind = "critic"
+
+    def __init__(
+        self,
+        settings: CriticSettings,
+        *,
+        task: str,
+        model: ChatModel | None = None,
+        params: GenerationParams | None = None,
+        **options: Any,
+    ) -> None:
+        self.settings = settings
+        super().__init__(
+            Role(name=settings.role),
+            model=model,
+            template=templates()["critic_system"],
+            prompt_values={"task": task, "criteria": settings.criteria},
+            params=(params or GenerationParams()).merged(GenerationParams(max_tokens=160, temperature=0.0)),
+            **options,
+        )
+
+    def applies_to(self, agent: Agent) -> bool:
+        return agent.kind in self.settings.applies_to or agent.name in self.settings.applies_to
+
+    async def pick(self, context: str, speaker: str, candidates: Sequence[str]) -> tuple[int, Completion]:
+        """Index of the best candidate (0-based; the first when the answer names none)."""
+        options = "\n\n".join(f"Option {number}:\n{text}" for number, text in enumerate(candidates, 1))
+        request = prompt(
+            "critic_pick", {"context": context, "speaker": speaker, "options": options, "count": len(candidates)}
+        )
+        completion = await self.step([Said("rolecall", request)])
+        numbers = [int(found) for found in _NUMBER.findall(completion.text)]
+        choice = next((number - 1 for number in numbers if 1 <= number <= len(candidates)), 0)
+        return choice, completion
+
+    async def review(self, context: str, speaker: str, reply: str) -> tuple[bool, str, Completion]:
+        """Whether ``reply`` is approved, and the feedback when it is not."""
+        request = prompt("critic_review", {"context": context, "speaker": speaker, "reply": reply})
+        completion = await self.step([Said("rolecall", request)])
+        text = completion.text.strip()
+        approved = text.upper().startswith("APPROVE") or not text.upper().startswith("REVISE")
+        feedback = re.sub(r"(?i)^revise\s*:?\s*", "", text).strip()
+        return approved, feedback, completion
