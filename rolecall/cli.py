@@ -20,11 +20,12 @@ from types import FrameType
 from rich.console import Console
 
 from rolecall._version import __version__
+from rolecall.conversation import Conversation
 from rolecall.errors import RolecallError, SpecError
 from rolecall.models.endpoint import open_model, resolve_endpoint
 from rolecall.models.local import LocalServer
 from rolecall.roleplay import RolePlay
-from rolecall.spec import RolePlaySpec, load_spec, parse_spec
+from rolecall.spec import SocietySpec, Spec, load_spec, parse_spec
 from rolecall.tasks.graph import TaskGraph
 from rolecall.transcripts import store
 from rolecall.transcripts.record import Transcript, json_schema
@@ -139,7 +140,7 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 # -- commands -----------------------------------------------------------------------------
 
 
-def _spec_from_args(args: argparse.Namespace) -> RolePlaySpec:
+def _spec_from_args(args: argparse.Namespace) -> Spec:
     inline = {"assistant_role": args.assistant_role, "user_role": args.user_role, "task": args.task}
     if args.spec:
         given = [f"--{name.replace('_', '-')}" for name, value in inline.items() if value is not None]
@@ -154,12 +155,14 @@ def _spec_from_args(args: argparse.Namespace) -> RolePlaySpec:
             {"task": args.task, "assistant": {"role": args.assistant_role}, "user": {"role": args.user_role}},
             source="arguments",
         )
-    updates = {
-        "max_turns": args.max_turns,
-        "seed": args.seed,
-        "specify_task": args.specify or None,
-        "plan": args.plan or None,
-    }
+    updates = {"max_turns": args.max_turns, "seed": args.seed}
+    roleplay_only = {"specify_task": args.specify or None, "plan": args.plan or None}
+    if isinstance(spec, SocietySpec):
+        given = [f"--{name.split('_')[0]}" for name, value in roleplay_only.items() if value]
+        if given:
+            raise SpecError(f"{given[0]} applies to two-agent role-plays, not to a society")
+    else:
+        updates |= roleplay_only
     return parse_spec(
         spec.model_dump(exclude_unset=True) | {key: value for key, value in updates.items() if value is not None},
         source=args.spec or "arguments",
@@ -185,25 +188,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if not args.quiet and endpoint.is_embedded:
         console.print("[dim]no endpoint configured: starting the embedded SmolLM2-135M model…[/dim]")
     with open_model(endpoint) as model:
-        roleplay = RolePlay(
-            spec.task,
-            assistant_role=spec.assistant.to_role(),
-            user_role=spec.user.to_role(),
-            model=model,
-            graph=spec.graph(),
-            max_turns=spec.max_turns,
-            token_budget=spec.token_budget,
-            timeout=spec.timeout,
-            seed=spec.seed,
-            specify_task=spec.specify_task,
-            word_limit=spec.word_limit,
-            plan=spec.plan,
-            max_subtasks=spec.max_subtasks,
-            done_token=spec.done_token,
-            params=spec.params,
-            context_tokens=spec.context_tokens,
-        )
-        return _hold(roleplay, out, console, quiet=args.quiet)
+        return _hold(spec.build(model), out, console, quiet=args.quiet)
 
 
 def cmd_resume(args: argparse.Namespace, console: Console) -> int:
@@ -219,7 +204,7 @@ def cmd_resume(args: argparse.Namespace, console: Console) -> int:
         return _hold(roleplay, out, console, quiet=args.quiet)
 
 
-def _hold(roleplay: RolePlay, out: Path, console: Console, *, quiet: bool) -> int:
+def _hold(roleplay: Conversation, out: Path, console: Console, *, quiet: bool) -> int:
     """Run the conversation with a live view; save it however it ends."""
     try:
         asyncio.run(_live(roleplay, console, quiet=quiet))
@@ -238,14 +223,14 @@ def _hold(roleplay: RolePlay, out: Path, console: Console, *, quiet: bool) -> in
     return EXIT_FAILED
 
 
-async def _live(roleplay: RolePlay, console: Console, *, quiet: bool) -> None:
+async def _live(roleplay: Conversation, console: Console, *, quiet: bool) -> None:
     try:
         await _show_live(roleplay, console, quiet=quiet)
     finally:
         await roleplay.release()
 
 
-async def _show_live(roleplay: RolePlay, console: Console, *, quiet: bool) -> None:
+async def _show_live(roleplay: Conversation, console: Console, *, quiet: bool) -> None:
     speakers: list[str] = []
     done = 0
     async for message in roleplay.stream():

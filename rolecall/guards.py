@@ -40,56 +40,9 @@ _REFUSAL = re.compile(
     re.IGNORECASE,
 )
 _POLITE_WORDS = frozenset(
-    [
-        "thank",
-        "thanks",
-        "you",
-        "your",
-        "welcome",
-        "goodbye",
-        "bye",
-        "great",
-        "glad",
-        "pleasure",
-        "have",
-        "a",
-        "nice",
-        "day",
-        "good",
-        "luck",
-        "wonderful",
-        "appreciate",
-        "it",
-        "it's",
-        "was",
-        "working",
-        "with",
-        "so",
-        "much",
-        "very",
-        "for",
-        "all",
-        "the",
-        "help",
-        "again",
-        "too",
-        "same",
-        "to",
-        "hope",
-        "see",
-        "soon",
-        "take",
-        "care",
-        "cheers",
-        "awesome",
-        "happy",
-        "my",
-        "and",
-        "i",
-        "am",
-        "we",
-        "were",
-    ]
+    "thank thanks you your welcome goodbye bye great glad pleasure have a nice day good luck wonderful "  # noqa: SIM905
+    "appreciate it it's was working with so much very for all the help again too same to hope see soon take "
+    "care cheers awesome happy my and i am we were".split()
 )
 
 
@@ -115,6 +68,13 @@ def is_pleasantry(text: str) -> bool:
     words = normalize(text.replace("Next request.", ""))
     words = [word for word in words if word not in ("solution", "instruction", "input", "none")]
     return bool(words) and len(words) <= 40 and sum(w in _POLITE_WORDS for w in words) / len(words) >= 0.75
+
+
+def _instruction(text: str) -> str:
+    """The text of an instruction, between "Instruction:" and "Input:"."""
+    match = _INSTRUCTION.search(text)
+    rest = text[match.end() :] if match else text
+    return re.split(r"(?im)^\s*\**\s*input\s*\**\s*:", rest, maxsplit=1)[0].strip(" \n\t,.;:")
 
 
 def body(text: str) -> str:
@@ -206,7 +166,13 @@ class OffFormatGuard(Guard):
     name = "off_format"
 
     def check(self, turn: Turn) -> Verdict | None:
-        if turn.side == "user" and not turn.is_done and not _INSTRUCTION.search(turn.reply):
+        instructing = turn.side == "user" and not turn.is_done
+        if instructing and _INSTRUCTION.search(turn.reply) and not _instruction(turn.reply):
+            return self.verdict(
+                "the instruction is blank",
+                'Write the instruction itself after "Instruction:": one concrete step.',
+            )
+        if instructing and not _INSTRUCTION.search(turn.reply):
             return self.verdict(
                 "no 'Instruction:' in the instructor's reply",
                 f'Reply in the required form: "Instruction: ..." then "Input: ...", or {turn.done_token} '

@@ -1,8 +1,10 @@
-"""Role-play specs: the YAML files ``rolecall run`` reads, validated with pydantic.
+"""Conversation specs: the YAML files ``rolecall run`` reads, validated with pydantic.
 
-A spec names the task, the two roles and the limits; optionally the model, sampling
-parameters and subtasks. Unknown fields are errors (a typo must not be silently ignored),
-and every error is reported as one line naming the field.
+A role-play spec names the task, the two roles and the limits; a society spec lists its
+``agents`` and a turn policy. Either may set the model, sampling parameters, guards, a
+critic, prices and budgets; a role-play may declare subtasks or ask for a plan. Unknown
+fields are errors (a typo must not be silently ignored), and every error is reported as
+one line naming the field.
 """
 
 from __future__ import annotations
@@ -14,10 +16,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rolecall.agents.base import Role
-from rolecall.agents.roleplay_agents import DONE_TOKEN
+from rolecall.agents.roleplay_agents import DONE_TOKEN, Assist
+from rolecall.critic import Critic, CriticSettings
 from rolecall.errors import SpecError
-from rolecall.models.base import GenerationParams
+from rolecall.guards import GuardSettings
+from rolecall.models.base import ChatModel, GenerationParams
+from rolecall.pricing import Price, PriceTable
+from rolecall.roleplay import RolePlay
+from rolecall.society import Member, Society
 from rolecall.tasks.graph import TaskGraph
+from rolecall.turns import TurnSettings
 
 
 class AgentSpec(BaseModel):
@@ -73,28 +81,26 @@ class SubtaskSpec(BaseModel):
         return fields
 
 
-class RolePlaySpec(BaseModel):
-    """Everything ``rolecall run`` needs to hold one role-play."""
+class _Spec(BaseModel):
+    """Fields every conversation spec shares."""
 
     model_config = ConfigDict(extra="forbid")
 
     task: str = Field(min_length=1)
-    assistant: AgentSpec
-    user: AgentSpec
     model: str | None = None
     base_url: str | None = None
     params: GenerationParams = Field(default_factory=GenerationParams)
     max_turns: int = Field(default=10, gt=0)
     token_budget: int | None = Field(default=None, gt=0)
+    cost_budget: float | None = Field(default=None, gt=0)
     timeout: float | None = Field(default=None, gt=0)
+    no_progress_turns: int | None = Field(default=None, gt=0)
     seed: int | None = None
-    specify_task: bool = False
-    word_limit: int = Field(default=50, gt=0)
-    plan: bool = False
-    max_subtasks: int = Field(default=6, gt=0, le=30)
     done_token: str = Field(default=DONE_TOKEN, min_length=1)
     context_tokens: int | None = Field(default=None, gt=255)
-    subtasks: list[SubtaskSpec] | None = None
+    guards: GuardSettings = Field(default_factory=GuardSettings)
+    critic: CriticSettings | None = None
+    prices: dict[str, Price] = Field(default_factory=dict)
 
     @field_validator("task")
     @classmethod
@@ -102,6 +108,38 @@ class RolePlaySpec(BaseModel):
         if not value.strip():
             raise ValueError("must not be blank")
         return value.strip()
+
+    def _shared(self, model: ChatModel) -> dict[str, Any]:
+        prices = PriceTable(self.prices)
+        if self.cost_budget is not None and prices.price(model.name) is None:
+            raise SpecError(f"cost_budget: no price for model {model.name!r}; add it under prices:")
+        return {
+            "max_turns": self.max_turns,
+            "token_budget": self.token_budget,
+            "cost_budget": self.cost_budget,
+            "timeout": self.timeout,
+            "no_progress_turns": self.no_progress_turns,
+            "seed": self.seed,
+            "done_token": self.done_token,
+            "params": self.params,
+            "context_tokens": self.context_tokens,
+            "guards": self.guards,
+            "critic": Critic(self.critic, task=self.task, model=model) if self.critic else None,
+            "prices": prices,
+        }
+
+
+class RolePlaySpec(_Spec):
+    """An instructor and an executor: everything ``rolecall run`` needs for a role-play."""
+
+    assistant: AgentSpec
+    user: AgentSpec
+    specify_task: bool = False
+    word_limit: int = Field(default=50, gt=0)
+    plan: bool = False
+    max_subtasks: int = Field(default=6, gt=0, le=30)
+    subtasks: list[SubtaskSpec] | None = None
+    assist: Assist = Field(default_factory=Assist)
 
     def graph(self) -> TaskGraph | None:
         """The declared task graph, validated, or None when the spec has no subtasks."""
@@ -120,8 +158,40 @@ class RolePlaySpec(BaseModel):
             )
         return graph.validate()
 
+    def build(self, model: ChatModel) -> RolePlay:
+        """The role-play this spec describes, talking to ``model``."""
+        return RolePlay(
+            self.task,
+            assistant_role=self.assistant.to_role(),
+            user_role=self.user.to_role(),
+            model=model,
+            graph=self.graph(),
+            specify_task=self.specify_task,
+            word_limit=self.word_limit,
+            plan=self.plan,
+            max_subtasks=self.max_subtasks,
+            assist=self.assist,
+            **self._shared(model),
+        )
 
-def load_spec(path: str | Path) -> RolePlaySpec:
+
+class SocietySpec(_Spec):
+    """More than two agents with a turn policy."""
+
+    agents: list[Member] = Field(min_length=2)
+    turns: TurnSettings = Field(default_factory=TurnSettings)
+    lead: str | None = None
+    max_turns: int = Field(default=12, gt=0)
+
+    def build(self, model: ChatModel) -> Society:
+        """The society this spec describes, talking to ``model``."""
+        return Society(self.task, self.agents, model=model, turns=self.turns, lead=self.lead, **self._shared(model))
+
+
+Spec = RolePlaySpec | SocietySpec
+
+
+def load_spec(path: str | Path) -> Spec:
     """Read and validate a spec file; every problem is a one-line ``SpecError``."""
     path = Path(path)
     try:
@@ -135,13 +205,18 @@ def load_spec(path: str | Path) -> RolePlaySpec:
     return parse_spec(data, source=str(path))
 
 
-def parse_spec(data: Any, *, source: str = "spec") -> RolePlaySpec:
-    """Validate already-parsed spec data."""
+def parse_spec(data: Any, *, source: str = "spec") -> Spec:
+    """Validate already-parsed spec data: a society when it lists ``agents``, else a role-play."""
     if not isinstance(data, dict):
         raise SpecError(f"{source}: expected a mapping of fields, got {type(data).__name__}")
     try:
-        spec = RolePlaySpec.model_validate(data)
-        spec.graph()
+        spec: Spec
+        if "agents" in data:
+            spec = SocietySpec.model_validate(data)
+            Society(spec.task, spec.agents, turns=spec.turns, lead=spec.lead)  # checks roster, lead, transitions
+        else:
+            spec = RolePlaySpec.model_validate(data)
+            spec.graph()
     except ValidationError as exc:
         raise SpecError(f"{source}: {describe_validation_error(exc)}") from None
     except SpecError as exc:

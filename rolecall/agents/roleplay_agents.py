@@ -51,7 +51,7 @@ def _with_assist(
 ) -> GenerationParams:
     params = params or GenerationParams()
     extra = GenerationParams()
-    if assist.stops:
+    if assist.stops and not assist.json_turns:  # a stop inside a JSON string would break the JSON
         extra = GenerationParams(stop=[*(params.stop or []), stop])
     if assist.json_turns:
         extra = extra.merged(GenerationParams(json_schema=schema))

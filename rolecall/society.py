@@ -1,0 +1,207 @@
+"""Societies: more than two agents working on one task, with a turn policy.
+
+Every member sees the conversation from its own side (its lines as ``assistant``, the
+others' as ``user``, each prefixed with the speaker's name). The lead opens and ends the
+conversation with the done token. Who speaks next comes from the turn policy
+(:mod:`rolecall.turns`); a moderator's calls are metered like every other call and each
+choice is an event. Guards, limits, the critic and the transcript are the shared ones.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rolecall.agents.base import Agent, Role, Said
+from rolecall.agents.roleplay_agents import DONE_TOKEN
+from rolecall.agents.templates import prompt, templates
+from rolecall.conversation import NARRATOR, Conversation, Limits
+from rolecall.critic import Critic
+from rolecall.errors import SpecError
+from rolecall.guards import GuardSettings
+from rolecall.models.base import ChatModel, GenerationParams
+from rolecall.pricing import PriceTable
+from rolecall.transcripts.record import AgentInfo, Message, conversation_id
+from rolecall.turns import TurnSettings, candidates, match_name, rotate, round_robin
+
+
+class Member(BaseModel):
+    """One member of a society: a unique name and the role it plays."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    role: str = Field(min_length=1)
+    description: str | None = None
+
+
+class MemberAgent(Agent):
+    """A society member: speaks as itself, in its role, about the shared task."""
+
+    kind = "member"
+
+    def __init__(
+        self, member: Member, *, task: str, roster: Sequence[Member], lead: bool, done_token: str, **options: Any
+    ) -> None:
+        others = [f"{other.name} ({other.role})" for other in roster if other.name != member.name]
+        values = {
+            "name": member.name,
+            "role": member.role,
+            "description": f" {member.description}" if member.description else "",
+            "others": ", ".join(others),
+            "task": task,
+            "lead_rule": prompt("member_lead", {"done_token": done_token}) if lead else "",
+        }
+        super().__init__(
+            Role(name=member.role, description=member.description),
+            name=member.name,
+            template=templates()["member"],
+            prompt_values=values,
+            **options,
+        )
+
+
+class Society(Conversation):
+    """N agents, one task, a turn policy; ends when the lead says the done token."""
+
+    def __init__(
+        self,
+        task: str,
+        members: Sequence[Member],
+        *,
+        model: ChatModel | None = None,
+        models: Mapping[str, ChatModel] | None = None,
+        turns: TurnSettings | None = None,
+        lead: str | None = None,
+        max_turns: int = 12,
+        token_budget: int | None = None,
+        cost_budget: float | None = None,
+        timeout: float | None = None,
+        no_progress_turns: int | None = None,
+        seed: int | None = None,
+        sample: int = 0,
+        done_token: str = DONE_TOKEN,
+        params: GenerationParams | None = None,
+        context_tokens: int | None = None,
+        guards: GuardSettings | None = None,
+        critic: Critic | None = None,
+        prices: PriceTable | None = None,
+        id: str | None = None,
+    ) -> None:
+        names = [member.name for member in members]
+        if len(members) < 2:
+            raise SpecError("agents: a society needs at least two members")
+        if len(set(names)) != len(names):
+            raise SpecError(f"agents: member names must be unique ({', '.join(names)})")
+        self.members = list(members)
+        self.roster = names
+        self.lead = lead or names[0]
+        if self.lead not in names:
+            raise SpecError(f"lead: {self.lead!r} is not a member ({', '.join(names)})")
+        self.turn_settings = turns or TurnSettings()
+        self.turn_settings.validate_roster(names)
+        self.model = model
+        self.member_models = dict(models or {})
+        limits = Limits(
+            max_turns=max_turns, token_budget=token_budget, cost_budget=cost_budget, timeout=timeout,
+            no_progress_turns=no_progress_turns,
+        )  # fmt: skip
+        if id is None:
+            id = uuid.uuid4().hex[:16] if seed is None else conversation_id(sorted(names), task.strip(), sample, seed)
+        super().__init__(
+            task, id=id, limits=limits, seed=seed, done_token=done_token, guards=guards, critic=critic, prices=prices
+        )
+        self.params = (params or GenerationParams()).merged(GenerationParams(seed=seed) if seed is not None else None)
+        self.context_tokens = context_tokens
+        self.agents: dict[str, MemberAgent] = {}
+        self.moderator: Agent | None = None
+        self._handovers: Counter[str] = Counter()
+
+    @property
+    def models(self) -> Sequence[ChatModel]:
+        found = [self.model, *self.member_models.values(), self.critic.model if self.critic else None]
+        return [model for model in found if model is not None]
+
+    def _model_for(self, name: str) -> ChatModel | None:
+        return self.member_models.get(name, self.model)
+
+    async def _prepare(self) -> None:
+        for member in self.members:
+            self.agents[member.name] = MemberAgent(
+                member, task=self.task, roster=self.members, lead=member.name == self.lead,
+                done_token=self.done_token, model=self._model_for(member.name), params=self.params,
+                context_tokens=self.context_tokens,
+            )  # fmt: skip
+            self.transcript.agents.append(AgentInfo(**self.agents[member.name].describe()))
+        if self.turn_settings.policy == "moderator":
+            self.moderator = Agent(
+                self.turn_settings.moderator_role,
+                model=self.model,
+                template=templates()["moderator_system"],
+                prompt_values={"roster": ", ".join(self.roster), "task": self.task},
+                params=self.params.merged(GenerationParams(max_tokens=16, temperature=0.0)),
+            )
+            self.moderator.kind = "moderator"
+            self.transcript.agents.append(AgentInfo(**self.moderator.describe()))
+        roster = ", ".join(f"{member.name} ({member.role})" for member in self.members)
+        self.transcript.kickoff = prompt("society_kickoff", {"roster": roster, "first": self.lead})
+        setattr(self.transcript, "turn_policy", self.turn_settings.model_dump())  # noqa: B010 - an added field
+        self.graph.start("task")
+
+    async def _dialogue(self) -> AsyncIterator[Message]:
+        speaker = self.lead
+        while True:
+            reason = "max_turns" if self.turn >= self.limits.max_turns else self._limit_reached()
+            if reason is not None:
+                self._finish(reason)
+                return
+            self.turn += 1
+            agent = self.agents[speaker]
+            others = [name for name in self.roster if name != speaker]
+            message = await self._speak(agent, self._view(speaker), side="member", others=others)
+            yield message
+            if speaker == self.lead and self.done_token in message.content:
+                self.graph.complete("task", result=f"done at turn {self.turn}")
+                self._finish("task_done")
+                return
+            speaker = await self._next_speaker(message)
+
+    def _view(self, speaker: str) -> list[Said]:
+        view = [Said(NARRATOR, self.transcript.kickoff or "")]
+        for message in self.messages:
+            text = message.content if message.speaker == speaker else f"{message.speaker}: {message.content}"
+            view.append(Said(message.speaker, text))
+        return view
+
+    async def _next_speaker(self, last: Message) -> str:
+        if self.turn_settings.policy == "round_robin":
+            return round_robin(self.roster, last.speaker)
+        options = candidates(self.turn_settings, self.roster, last.speaker)
+        if self.turn_settings.transitions.get(last.speaker):
+            fallback = rotate(options, self._handovers[last.speaker])
+            self._handovers[last.speaker] += 1
+        else:
+            fallback = next(name for name in _after(self.roster, last.speaker) if name in options)
+        if self.moderator is None or len(options) == 1:
+            return fallback
+        request = prompt(
+            "moderator",
+            {"last": last.speaker, "message": last.content[-1500:], "candidates": ", ".join(options)},
+        )
+        answer = self._meter(await self.moderator.step([Said(NARRATOR, request)])).text
+        roles = {member.role: member.name for member in self.members if member.name in options}
+        chosen = match_name(answer, options, aliases=roles)
+        self._event(
+            "turn_policy", policy="moderator", answer=answer, chosen=chosen or fallback, fallback=chosen is None
+        )
+        return chosen or fallback
+
+
+def _after(roster: Sequence[str], name: str) -> list[str]:
+    """The roster in speaking order starting after ``name``."""
+    start = roster.index(name) + 1
+    return [*roster[start:], *roster[:start]]
