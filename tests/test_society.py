@@ -16,6 +16,10 @@ from rolecall.transcripts import read
 from rolecall.turns import TurnSettings, match_name
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
+WORDS = (
+    "files stream tokens unicode totals tests empty help flags output speed memory lines bytes errors paths "  # noqa: SIM905
+    "globbing encoding sorting json csv report exit codes docs"
+).split()
 TEAM = [
     Member(name="Priya", role="Product Manager"),
     Member(name="Sam", role="Engineer"),
@@ -126,38 +130,7 @@ def test_society_examples_run_from_the_cli(example: str, tmp_path: Path) -> None
         if "You lead the team" in system and any(m["role"] == "assistant" for m in messages):
             return "<TASK_DONE>"
         name = system.split(",", maxsplit=1)[0].removeprefix("You are ")
-        words = [
-            *[
-                "files",
-                "stream",
-                "tokens",
-                "unicode",
-                "totals",
-                "tests",
-                "empty",
-                "help",
-                "flags",
-                "output",
-                "speed",
-                "memory",
-            ],
-            *[
-                "lines",
-                "bytes",
-                "errors",
-                "paths",
-                "globbing",
-                "encoding",
-                "sorting",
-                "json",
-                "csv",
-                "report",
-                "exit",
-                "codes",
-                "docs",
-            ],
-        ]
-        return f"{name}: " + " ".join(words[(turns * 7 + i * 3) % len(words)] for i in range(8))
+        return f"{name}: " + " ".join(WORDS[(turns * 7 + i * 3) % len(WORDS)] for i in range(8))
 
     out = tmp_path / "team.jsonl"
     with FakeOpenAIServer(responder) as server:
