@@ -40,7 +40,7 @@ _REFUSAL = re.compile(
     re.IGNORECASE,
 )
 _POLITE_WORDS = frozenset(
-    "thank thanks you your welcome goodbye bye great glad pleasure have a nice day good luck wonderful "  # noqa: SIM905
+    "thank thanks you your welcome goodbye bye great glad pleasure have a nice day good luck wonderful "
     "appreciate it it's was working with so much very for all the help again too same to hope see soon take "
     "care cheers awesome happy my and i am we were".split()
 )

@@ -17,7 +17,7 @@ from rolecall.turns import TurnSettings, match_name
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 WORDS = (
-    "files stream tokens unicode totals tests empty help flags output speed memory lines bytes errors paths "  # noqa: SIM905
+    "files stream tokens unicode totals tests empty help flags output speed memory lines bytes errors paths "
     "globbing encoding sorting json csv report exit codes docs"
 ).split()
 TEAM = [
