@@ -1,0 +1,193 @@
+"""The dataset card and ready-to-paste trainer configs written beside every harvest.
+
+``README.md`` says what the dataset holds and what was dropped and why; ``dataset_info.json``
+is LLaMA-Factory's registration; ``axolotl.yaml`` is an Axolotl ``chat_template`` snippet;
+``harvest_report.json`` holds every count for machines.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from rolecall._version import __version__
+
+if TYPE_CHECKING:
+    from rolecall.transcripts.harvest import HarvestOptions, HarvestReport
+
+#: What is known of the terms of models rolecall users often generate with.
+MODEL_TERMS = {
+    "SmolLM2": "Apache-2.0 (HuggingFaceTB/SmolLM2-135M-Instruct): outputs may be used freely; keep the notice.",
+    "gpt-": "OpenAI's terms of use: outputs may not be used to develop models that compete with OpenAI.",
+    "o1": "OpenAI's terms of use: outputs may not be used to develop models that compete with OpenAI.",
+    "claude": "Anthropic's terms: outputs may not be used to build competing models.",
+    "llama": "The Llama community license: name Llama in derived model names; check the acceptable use policy.",
+    "Qwen": "Qwen's license (Apache-2.0 for most sizes; check the model card of the size you used).",
+    "mistral": "Mistral's license for the model used (Apache-2.0 for open weights; check the model card).",
+}
+
+
+def terms_of(model: str) -> str:
+    for prefix, terms in MODEL_TERMS.items():
+        if model.lower().startswith(prefix.lower()):
+            return terms
+    return "Unknown here: read the model's license and terms of use before training on its outputs."
+
+
+def dataset_info(report: HarvestReport) -> dict[str, Any]:
+    """LLaMA-Factory's ``dataset_info.json`` entries for the written files."""
+    entries: dict[str, Any] = {}
+    for name in report.files:
+        if not name.endswith(".jsonl"):
+            continue
+        key = f"rolecall_{name.removesuffix('.jsonl')}"
+        if report.format == "sharegpt":
+            entries[key] = {
+                "file_name": name,
+                "formatting": "sharegpt",
+                "columns": {"messages": "conversations"},
+                "tags": {
+                    "role_tag": "from", "content_tag": "value", "user_tag": "human",
+                    "assistant_tag": "gpt", "system_tag": "system",
+                },
+            }  # fmt: skip
+        elif report.format in ("openai", "trl"):
+            entries[key] = {
+                "file_name": name,
+                "formatting": "sharegpt",
+                "columns": {"messages": "messages"},
+                "tags": {
+                    "role_tag": "role", "content_tag": "content", "user_tag": "user",
+                    "assistant_tag": "assistant", "system_tag": "system",
+                },
+            }  # fmt: skip
+        elif report.format == "alpaca":
+            entries[key] = {
+                "file_name": name,
+                "columns": {
+                    "prompt": "instruction", "query": "input", "response": "output",
+                    "system": "system", "history": "history",
+                },
+            }  # fmt: skip
+        else:
+            continue
+        if report.loss == "last" and report.format != "alpaca":
+            entries[key]["mask_history"] = True
+    return entries
+
+
+def axolotl_snippet(out: Path, report: HarvestReport) -> str:
+    """An Axolotl ``datasets:`` entry using ``type: chat_template``."""
+    if report.format not in ("openai", "trl", "sharegpt"):
+        return "# Axolotl reads the openai, trl and sharegpt formats with type: chat_template.\n"
+    field = "conversations" if report.format == "sharegpt" else "messages"
+    mapping = (
+        {"role": "from", "content": "value"} if report.format == "sharegpt" else {"role": "role", "content": "content"}
+    )
+    entry: dict[str, Any] = {
+        "path": str(out / "train.jsonl"),
+        "type": "chat_template",
+        "field_messages": field,
+        "message_property_mappings": mapping,
+        "roles_to_train": ["assistant"] if report.format != "sharegpt" else ["gpt"],
+    }
+    if report.format == "sharegpt":
+        entry["roles"] = {"user": ["human"], "assistant": ["gpt"], "system": ["system"]}
+    if report.format == "openai":
+        entry["message_field_training"] = "weight"
+    return yaml.safe_dump({"datasets": [entry]}, sort_keys=False)
+
+
+def write_card(out: Path, report: HarvestReport, options: HarvestOptions) -> None:
+    """Write README.md, dataset_info.json, axolotl.yaml and harvest_report.json into ``out``."""
+    (out / "harvest_report.json").write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+    (out / "dataset_info.json").write_text(json.dumps(dataset_info(report), indent=2) + "\n")
+    (out / "axolotl.yaml").write_text(axolotl_snippet(out, report))
+    (out / "README.md").write_text(_card(report, options))
+
+
+def _card(report: HarvestReport, options: HarvestOptions) -> str:
+    floor = options.floor
+    dropped = (
+        "\n".join(f"| {reason} | {count} |" for reason, count in sorted(report.dropped.items())) or "| (none) | 0 |"
+    )
+    models = (
+        "\n".join(f"| {model} | {count} | {terms_of(model)} |" for model, count in report.models.most_common() if count)
+        or "| (none) | | |"
+    )
+    params = (
+        "\n".join(f"- `{entry['model']}`: `{json.dumps(entry['params'])}`" for entry in report.params) or "- (none)"
+    )
+    splits = ", ".join(
+        f"{split}: {count} conversations, {report.rows[split]} rows"
+        for split, count in sorted(report.conversations.items())
+    )
+    dedup = report.dedup
+    near = f"Jaccard >= {options.near_dup_threshold}" if options.near_dup else "near-dup off"
+    if options.train_share >= 1:
+        split_note = "One split (train)."
+    else:
+        split_note = (
+            f"Train share {options.train_share}, by group (task x roles), seed {options.seed}: "
+            "no task and role pair appears in both splits."
+        )
+    return f"""---
+tags: [rolecall, synthetic, role-play, {report.format}]
+---
+
+# Role-play dataset harvested by rolecall {__version__}
+
+Conversations between CAMEL-style role-playing agents, exported for training the
+**{report.perspective}** side in the **{report.format}** format with the loss on
+**{"every" if report.loss == "all" else "the last"}** turn of that side.
+
+## Contents
+
+- read: {report.read} conversations ({len(report.malformed)} unreadable lines skipped and reported)
+- kept: {report.kept} ({splits or "nothing written"})
+- files: {", ".join(report.files) or "none"}
+- secrets scrubbed from message content: {report.secrets_scrubbed}
+
+## What was dropped, and why
+
+Quality floor: termination reason in {{{", ".join(sorted(floor.reasons))}}}, at least {floor.min_turns} turn(s),
+no guard verdict left standing (flagged or given up), no refusal or empty turn{
+        f", score at least {floor.min_score}" if floor.min_score is not None else ""
+    }.
+
+| reason | conversations |
+|---|---|
+{dropped}
+
+Deduplication: {dedup.exact_clusters} exact-duplicate clusters ({dedup.exact_dropped} dropped),
+{dedup.near_clusters} near-duplicate clusters ({dedup.near_dropped} dropped; MinHash over word 5-grams, {near}).
+The first conversation of each cluster is kept.
+
+## Generating models and their terms
+
+| model | agents | terms to respect |
+|---|---|---|
+{models}
+
+Parameters seen:
+{params or "- (none)"}
+
+## Splits
+
+{split_note}
+
+## Known limits
+
+- Synthetic dialogue: agents can be confidently wrong; nothing here was checked by a person.
+- Re-asked replies rejected by guards are not included (they are kept in the source transcripts' events).
+- Small generating models (such as SmolLM2-135M) produce low-quality text: use them to test pipelines, not to train.
+
+## Use
+
+- LLaMA-Factory: merge `dataset_info.json` into your `data/dataset_info.json`.
+- Axolotl: paste `axolotl.yaml` into your config.
+- Hugging Face: `load_dataset("json", data_files="train.jsonl")`.
+"""

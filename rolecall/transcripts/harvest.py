@@ -1,0 +1,268 @@
+"""Harvest: a folder of transcripts becomes a clean training dataset, in one streaming pass.
+
+Each conversation is read line by line, held to the quality floor, scrubbed of secrets,
+deduplicated, assigned to a split by its group, and written in the chosen format. Nothing
+is dropped silently: every conversation not written is counted by reason (and written with
+its ``filter_reason`` under ``--keep-rejected``), and every unreadable line is reported
+with its file and line. Memory stays flat: only hashes and MinHash band keys are kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from rolecall.errors import SpecError
+from rolecall.transcripts.dedup import Deduplicator, DedupReport
+from rolecall.transcripts.formats import FORMATS, ROWS, Loss
+from rolecall.transcripts.parquet import ParquetSink, flatten
+from rolecall.transcripts.perspective import Chat, chat_for
+from rolecall.transcripts.quality import Judge, QualityFloor, heuristic_score
+from rolecall.transcripts.record import Transcript
+from rolecall.transcripts.secrets import scrub
+from rolecall.transcripts.split import group_of, split_of
+from rolecall.transcripts.store import Reader, expand
+
+_PARENT = re.compile(rb'"parent_id":\s*"([^"]+)"')
+
+
+@dataclass(frozen=True)
+class HarvestOptions:
+    format: str = "openai"
+    perspective: str = "assistant"
+    loss: Loss = "all"
+    floor: QualityFloor = field(default_factory=QualityFloor)
+    near_dup: bool = True
+    near_dup_threshold: float = 0.8
+    train_share: float = 1.0
+    seed: int = 0
+    keep_rejected: bool = False
+    judge: Judge | None = None
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise SpecError(f"--format {self.format!r}: choose one of {', '.join(FORMATS)}")
+        if not 0 < self.train_share <= 1:
+            raise SpecError(f"--split {self.train_share}: give the train share, between 0 and 1 (e.g. 0.95)")
+        if not 0 < self.near_dup_threshold <= 1:
+            raise SpecError(f"--near-dup-threshold {self.near_dup_threshold}: give a similarity between 0 and 1")
+
+
+@dataclass
+class HarvestReport:
+    """What a harvest read, kept, dropped and wrote."""
+
+    format: str
+    perspective: str
+    loss: str
+    read: int = 0
+    kept: int = 0
+    rows: Counter[str] = field(default_factory=Counter)
+    conversations: Counter[str] = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)
+    malformed: list[str] = field(default_factory=list)
+    secrets_scrubbed: int = 0
+    dedup: DedupReport = field(default_factory=DedupReport)
+    models: Counter[str] = field(default_factory=Counter)
+    params: list[dict[str, Any]] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+    judge: dict[str, Any] | None = None
+    files: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "perspective": self.perspective,
+            "loss": self.loss,
+            "read": self.read,
+            "malformed_lines": len(self.malformed),
+            "malformed": self.malformed[:100],
+            "kept": self.kept,
+            "conversations": dict(self.conversations),
+            "rows": dict(self.rows),
+            "dropped": dict(sorted(self.dropped.items())),
+            "dedup": self.dedup.as_dict(),
+            "secrets_scrubbed": self.secrets_scrubbed,
+            "models": dict(self.models),
+            "params": self.params,
+            "mean_score": round(sum(self.scores) / len(self.scores), 4) if self.scores else None,
+            "judge": self.judge,
+            "files": self.files,
+        }
+
+
+class _Sinks:
+    """Output files per split, opened on first use."""
+
+    def __init__(self, out: Path, fmt: str) -> None:
+        self.out, self.fmt = out, fmt
+        self._jsonl: dict[str, IO[str]] = {}
+        self._parquet: dict[str, ParquetSink] = {}
+
+    def name(self, split: str) -> str:
+        return f"{split}.parquet" if self.fmt == "parquet" else f"{split}.jsonl"
+
+    def write(self, split: str, row: dict[str, Any]) -> None:
+        if self.fmt == "parquet":
+            if split not in self._parquet:
+                self._parquet[split] = ParquetSink(self.out / self.name(split))
+            self._parquet[split].write(row)
+            return
+        if split not in self._jsonl:
+            self._jsonl[split] = (self.out / self.name(split)).open("w", encoding="utf-8")
+        self._jsonl[split].write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def close(self) -> list[str]:
+        for handle in self._jsonl.values():
+            handle.close()
+        for sink in self._parquet.values():
+            sink.close()
+        return sorted([*(self.name(split) for split in self._jsonl), *(self.name(split) for split in self._parquet)])
+
+
+def _superseded(paths: Iterable[Path]) -> set[str]:
+    """Ids of conversations that a resumed conversation continues (only the newest is harvested)."""
+    parents: set[str] = set()
+    for path in paths:
+        with path.open("rb") as handle:
+            for line in handle:
+                if b'"parent_id":"' in line or b'"parent_id": "' in line:
+                    found = _PARENT.search(line)
+                    if found:
+                        parents.add(found.group(1).decode())
+    return parents
+
+
+def _scrub(transcript: Transcript) -> int:
+    count = 0
+    for message in transcript.messages:
+        message.content, found = scrub(message.content)
+        count += found
+    for agent in transcript.agents:
+        agent.system_prompt, found = scrub(agent.system_prompt)
+        count += found
+    return count
+
+
+def _dedup_text(chat: Chat) -> str:
+    return "\n".join(turn.content for turn in chat.turns[1:])
+
+
+def harvest(paths: Iterable[str | Path], out: str | Path, options: HarvestOptions | None = None) -> HarvestReport:
+    """Turn the transcripts under ``paths`` into a dataset in ``out``; return what happened."""
+    options = options or HarvestOptions()
+    files = list(expand(paths))
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / ".write-test").touch()
+        (out / ".write-test").unlink()
+    except OSError as exc:
+        raise SpecError(f"{out}: cannot write the dataset here: {exc.strerror}") from None
+    report = HarvestReport(format=options.format, perspective=options.perspective, loss=options.loss)
+    superseded = _superseded(files)
+    dedup = Deduplicator(near=options.near_dup, threshold=options.near_dup_threshold, report=report.dedup)
+    reader = Reader()
+    sinks = _Sinks(out, options.format)
+    rejected = (out / "rejected.jsonl").open("w", encoding="utf-8") if options.keep_rejected else None
+    loop = asyncio.new_event_loop() if options.judge else None
+    seen_params: set[str] = set()
+    try:
+        for transcript in reader.read(files):
+            report.read += 1
+            report.secrets_scrubbed += _scrub(transcript)
+            chat, reason = _select(transcript, options, superseded, report, loop)
+            if reason is None and chat is not None:
+                reason = dedup.check(transcript.id, _dedup_text(chat))
+            if reason is not None or chat is None:
+                report.dropped[reason or "no_turns"] += 1
+                if rejected is not None:
+                    record = json.loads(transcript.to_json()) | {"filter_reason": reason or "no_turns"}
+                    rejected.write(json.dumps(record, ensure_ascii=False) + "\n")
+                continue
+            _write(transcript, chat, options=options, report=report, sinks=sinks, seen_params=seen_params)
+    finally:
+        report.files = sinks.close()
+        if rejected is not None:
+            rejected.close()
+        if loop is not None:
+            if options.judge is not None:
+                loop.run_until_complete(options.judge.model.aclose())
+            loop.close()
+    report.malformed = [str(bad) for bad in reader.bad]
+    if options.judge is not None:
+        usage = options.judge.usage
+        report.judge = {
+            "model": options.judge.model.name,
+            "calls": options.judge.calls,
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+        }
+    from rolecall.transcripts.card import write_card
+
+    write_card(out, report, options)
+    return report
+
+
+def _write(
+    transcript: Transcript,
+    chat: Chat,
+    *,
+    options: HarvestOptions,
+    report: HarvestReport,
+    sinks: _Sinks,
+    seen_params: set[str],
+) -> None:
+    """Write a kept conversation's rows to its split and count what it brings."""
+    report.kept += 1
+    split = "train"
+    if options.train_share < 1:
+        split = split_of(group_of(transcript), options.train_share, options.seed)
+    report.conversations[split] += 1
+    for agent in transcript.agents:
+        report.models[agent.model or "unknown"] += agent.kind != "critic"
+        key = json.dumps([agent.model, agent.params], sort_keys=True)
+        if key not in seen_params and len(seen_params) < 20:
+            seen_params.add(key)
+            report.params.append({"model": agent.model, "params": agent.params})
+    if options.format == "parquet":
+        rows: Iterable[dict[str, Any]] = [flatten(transcript) | {"split": split}]
+    else:
+        rows = ROWS[options.format](chat, options.loss)
+    for row in rows:
+        sinks.write(split, row)
+        report.rows[split] += 1
+
+
+def _select(
+    transcript: Transcript,
+    options: HarvestOptions,
+    superseded: set[str],
+    report: HarvestReport,
+    loop: asyncio.AbstractEventLoop | None,
+) -> tuple[Chat | None, str | None]:
+    """The chat to train on, or the reason the conversation is dropped."""
+    if transcript.id in superseded:
+        return None, "superseded_by_resume"
+    reason = options.floor.rejection(transcript)
+    if reason is not None:
+        return None, reason
+    if options.floor.min_score is not None:
+        if options.judge is not None and loop is not None:
+            score = loop.run_until_complete(options.judge.score(transcript))
+        else:
+            score = heuristic_score(transcript)
+        report.scores.append(score)
+        if score < options.floor.min_score:
+            return None, "low_score"
+    try:
+        chat = chat_for(transcript, options.perspective)
+    except SpecError:
+        return None, "no_such_perspective"
+    return chat, None if chat is not None else "no_turns"

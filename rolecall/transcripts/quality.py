@@ -1,0 +1,100 @@
+"""The quality floor: which conversations are good enough to train on, and why others are not.
+
+Each check returns the reason a conversation is dropped, or None. The reasons are what the
+harvest report and the dataset card count, and what ``--keep-rejected`` writes as
+``filter_reason``. Scores come from a heuristic scorer by default (format kept, substance,
+variety), or from an LLM judge through any configured model, metered and recorded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from rolecall.guards import _REFUSAL, body, normalize, similarity
+from rolecall.models.base import ChatModel, GenerationParams, Usage
+from rolecall.transcripts.record import Transcript
+
+DEFAULT_REASONS = frozenset({"task_done", "graph_complete"})
+
+
+@dataclass(frozen=True)
+class QualityFloor:
+    """What a conversation must meet to be kept."""
+
+    reasons: frozenset[str] = DEFAULT_REASONS
+    min_turns: int = 1
+    min_score: float | None = None
+
+    def rejection(self, transcript: Transcript) -> str | None:
+        """Why ``transcript`` is dropped, or None when it passes (the score is checked apart)."""
+        if transcript.status != "ok":
+            return "failed"
+        reason = transcript.termination.reason if transcript.termination else "unfinished"
+        if reason not in self.reasons:
+            return f"ended:{reason}"
+        turns = transcript.messages[-1].turn if transcript.messages else 0
+        if turns < self.min_turns:
+            return "too_few_turns"
+        for event in transcript.events:
+            extra = event.model_extra or {}
+            if event.kind == "guard" and extra.get("action") in ("flag", "stop"):
+                return f"guard:{extra.get('guard')}"
+        done_token = transcript.done_token or "<TASK_DONE>"
+        for message in transcript.messages:
+            if not body(message.content) and done_token not in message.content:
+                return "empty_turn"
+            if _REFUSAL.search(message.content):
+                return "refusal"
+        return None
+
+
+def heuristic_score(transcript: Transcript) -> float:
+    """0..1: the share of turns in format, their substance, and how little they repeat."""
+    messages = [m for m in transcript.messages if (transcript.done_token or "<TASK_DONE>") not in m.content]
+    if not messages:
+        return 0.0
+    in_format = sum(
+        bool(re.match(r"\s*(instruction|solution)\s*:", m.content, re.IGNORECASE)) or m.role == "assistant"
+        for m in messages
+    ) / len(messages)
+    substance = sum(min(len(normalize(body(m.content))), 60) / 60 for m in messages) / len(messages)
+    repeats = sum(similarity(a.content, b.content) for a, b in zip(messages, messages[2:], strict=False))
+    variety = 1 - repeats / max(1, len(messages) - 2)
+    return round((in_format + substance + variety) / 3, 4)
+
+
+@dataclass
+class Judge:
+    """An LLM judge: rates a conversation 1-10 by a rubric; every call is metered."""
+
+    model: ChatModel
+    rubric: str = "Does the assistant actually solve each instruction, correctly and concretely?"
+    usage: Usage = field(default_factory=Usage)
+    calls: int = 0
+
+    async def score(self, transcript: Transcript) -> float:
+        dialogue = "\n\n".join(f"{m.speaker}: {m.content}" for m in transcript.messages)[-6000:]
+        completion = await self.model.complete(
+            [
+                {"role": "system", "content": f"You grade training data. {self.rubric}"},
+                {
+                    "role": "user",
+                    "content": f"{dialogue}\n\nGrade this conversation from 1 to 10. Reply with the number.",
+                },
+            ],
+            params=GenerationParams(max_tokens=8, temperature=0.0),
+        )
+        self.usage = self.usage + completion.usage
+        self.calls += 1
+        found = re.search(r"\d+", completion.text)
+        grade = min(10, max(1, int(found.group()))) if found else 1
+        return (grade - 1) / 9
+
+
+def drop_counts(reasons: Iterable[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for reason in reasons:
+        counts[reason] = counts.get(reason, 0) + 1
+    return dict(sorted(counts.items()))
