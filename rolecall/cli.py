@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import signal
@@ -28,7 +29,11 @@ from rolecall.roleplay import RolePlay
 from rolecall.spec import SocietySpec, Spec, load_spec, parse_spec
 from rolecall.tasks.graph import TaskGraph
 from rolecall.transcripts import store
+from rolecall.transcripts.formats import FORMATS
+from rolecall.transcripts.harvest import HarvestOptions, harvest
+from rolecall.transcripts.quality import Judge, QualityFloor
 from rolecall.transcripts.record import Transcript, json_schema
+from rolecall.transcripts.stats import collect, plot, render
 from rolecall.view import (
     render_ending,
     render_graph,
@@ -79,6 +84,29 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--max-turns", type=int, help="turns allowed beyond those already held")
     _model_options(resume)
     _output_options(resume, default_help="default: the file it was read from")
+
+    harvest = commands.add_parser("harvest", help="turn transcripts into a training dataset")
+    harvest.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    harvest.add_argument("--format", required=True, choices=FORMATS)
+    harvest.add_argument("--out", type=Path, required=True, help="folder for the dataset")
+    harvest.add_argument("--perspective", default="assistant", help="assistant, user, or an agent name")
+    harvest.add_argument("--loss", choices=("all", "last"), default="all")
+    harvest.add_argument(
+        "--reasons", default="task_done,graph_complete", help="termination reasons to keep (comma-separated)"
+    )
+    harvest.add_argument("--min-turns", type=int, default=1)
+    harvest.add_argument("--min-score", type=float, help="drop conversations scoring below this (0..1)")
+    harvest.add_argument("--judge", action="store_true", help="score with an LLM judge (the configured model)")
+    _model_options(harvest)
+    harvest.add_argument("--no-near-dup", action="store_true", help="exact dedup only")
+    harvest.add_argument("--near-dup-threshold", type=float, default=0.8)
+    harvest.add_argument("--split", type=float, default=1.0, help="train share, e.g. 0.95 (by task and roles)")
+    harvest.add_argument("--seed", type=int, default=0)
+    harvest.add_argument("--keep-rejected", action="store_true", help="write dropped conversations to rejected.jsonl")
+
+    stats = commands.add_parser("stats", help="counts and distributions over transcripts")
+    stats.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    stats.add_argument("--plot", type=Path, help="write the distributions to FILE.html or FILE.png")
 
     commands.add_parser("schema", help="print the transcript JSON Schema")
 
@@ -273,6 +301,51 @@ def cmd_tasks(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_harvest(args: argparse.Namespace, console: Console) -> int:
+    if args.min_turns < 0:
+        raise SpecError("--min-turns: give 0 or more")
+    if args.judge and args.min_score is None:
+        raise SpecError("--judge scores conversations: give --min-score too")
+    floor = QualityFloor(
+        reasons=frozenset(reason.strip() for reason in args.reasons.split(",") if reason.strip()),
+        min_turns=args.min_turns,
+        min_score=args.min_score,
+    )
+    options = HarvestOptions(
+        format=args.format, perspective=args.perspective, loss=args.loss, floor=floor,
+        near_dup=not args.no_near_dup, near_dup_threshold=args.near_dup_threshold, train_share=args.split,
+        seed=args.seed, keep_rejected=args.keep_rejected,
+    )  # fmt: skip
+    if args.judge:
+        with open_model(resolve_endpoint(base_url=args.base_url, model=args.model)) as model:
+            report = harvest(args.paths, args.out, dataclasses.replace(options, judge=Judge(model)))
+    else:
+        report = harvest(args.paths, args.out, options)
+    for bad in report.malformed[:20]:
+        _error(f"skipped {bad}")
+    dropped = ", ".join(f"{reason} {count}" for reason, count in sorted(report.dropped.items())) or "none"
+    rows = ", ".join(f"{split} {count}" for split, count in sorted(report.rows.items())) or "no rows"
+    console.print(
+        f"read {report.read}, kept {report.kept} ({rows}); dropped: {dropped}; "
+        f"unreadable lines {len(report.malformed)}; secrets scrubbed {report.secrets_scrubbed}"
+    )
+    console.print(f"[dim]dataset and card in {args.out}[/dim]")
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace, console: Console) -> int:
+    reader = store.Reader()
+    stats = collect(reader.read(args.paths))
+    stats.malformed = len(reader.bad)
+    for bad in reader.bad[:20]:
+        _error(f"skipped {bad}")
+    console.print(render(stats))
+    if args.plot:
+        plot(stats, args.plot)
+        console.print(f"[dim]plot written to {args.plot}[/dim]")
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace, console: Console) -> int:
     print(json.dumps(json_schema(), indent=2))
     return EXIT_OK
@@ -297,6 +370,8 @@ _COMMANDS = {
     "resume": cmd_resume,
     "show": cmd_show,
     "tasks": cmd_tasks,
+    "harvest": cmd_harvest,
+    "stats": cmd_stats,
     "schema": cmd_schema,
     "serve": cmd_serve,
 }

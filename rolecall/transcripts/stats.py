@@ -1,0 +1,153 @@
+"""Corpus statistics: counts and distributions over many transcripts, as a table or a plot.
+
+Streams the files once. ``render`` gives a rich table; ``plot`` writes the distributions as
+a self-contained HTML page (inline SVG, no dependency) or, with matplotlib, a PNG.
+"""
+
+from __future__ import annotations
+
+import html
+import statistics
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+
+from rolecall.errors import SpecError
+from rolecall.transcripts.record import Transcript
+
+
+@dataclass
+class CorpusStats:
+    conversations: int = 0
+    messages: int = 0
+    failed: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    cost_unknown: int = 0
+    turns: list[int] = field(default_factory=list)
+    tokens: list[int] = field(default_factory=list)
+    reasons: Counter[str] = field(default_factory=Counter)
+    guards: Counter[str] = field(default_factory=Counter)
+    models: Counter[str] = field(default_factory=Counter)
+    malformed: int = 0
+
+    def add(self, transcript: Transcript) -> None:
+        self.conversations += 1
+        self.messages += len(transcript.messages)
+        self.failed += transcript.status == "failed"
+        usage = transcript.usage
+        self.prompt_tokens += usage.prompt_tokens
+        self.completion_tokens += usage.completion_tokens
+        self.tokens.append(usage.prompt_tokens + usage.completion_tokens)
+        if usage.cost_usd is None:
+            self.cost_unknown += 1
+        else:
+            self.cost_usd += usage.cost_usd
+        self.turns.append(transcript.messages[-1].turn if transcript.messages else 0)
+        self.reasons[transcript.termination.reason if transcript.termination else "unfinished"] += 1
+        for event in transcript.events:
+            extra = event.model_extra or {}
+            if event.kind == "guard":
+                self.guards[f"{extra.get('guard')}:{extra.get('action')}"] += 1
+        for message in transcript.messages:
+            self.models[message.model or "unknown"] += 1
+
+
+def collect(transcripts: Iterable[Transcript]) -> CorpusStats:
+    stats = CorpusStats()
+    for transcript in transcripts:
+        stats.add(transcript)
+    return stats
+
+
+def render(stats: CorpusStats) -> RenderableType:
+    """The statistics as rich tables."""
+    summary = Table("", "value", title="corpus", header_style="bold", show_header=False)
+    turns = stats.turns or [0]
+    summary.add_row("conversations", f"{stats.conversations} ({stats.failed} failed)")
+    summary.add_row("messages", str(stats.messages))
+    summary.add_row("turns per conversation", f"mean {statistics.fmean(turns):.1f}, median {statistics.median(turns)}")
+    summary.add_row("prompt / completion tokens", f"{stats.prompt_tokens:,} / {stats.completion_tokens:,}")
+    cost = f"${stats.cost_usd:.4f}" + (f" (+{stats.cost_unknown} without a price)" if stats.cost_unknown else "")
+    summary.add_row("cost", cost)
+    if stats.malformed:
+        summary.add_row("unreadable lines", str(stats.malformed))
+    parts: list[RenderableType] = [summary]
+    for title, counter in (("termination", stats.reasons), ("guard verdicts", stats.guards), ("models", stats.models)):
+        if counter:
+            table = Table(title, "count", "share", header_style="bold")
+            total = sum(counter.values())
+            for key, count in counter.most_common():
+                table.add_row(key, str(count), f"{100 * count / total:.0f}%")
+            parts.append(table)
+    return Group(*parts)
+
+
+def _histogram(values: list[int], bins: int = 12) -> list[tuple[str, int]]:
+    if not values:
+        return []
+    low, high = min(values), max(values)
+    width = max(1, -(-(high - low + 1) // bins))
+    counts: Counter[int] = Counter((value - low) // width for value in values)
+    return [(f"{low + i * width}-{low + (i + 1) * width - 1}", counts[i]) for i in range(max(counts) + 1)]
+
+
+def _charts(stats: CorpusStats) -> list[tuple[str, list[tuple[str, int]]]]:
+    return [
+        ("Termination reasons", stats.reasons.most_common()),
+        ("Turns per conversation", _histogram(stats.turns)),
+        ("Tokens per conversation", _histogram(stats.tokens)),
+        ("Guard verdicts", stats.guards.most_common()),
+    ]
+
+
+def _svg_bars(rows: list[tuple[str, int]]) -> str:
+    if not rows:
+        return "<p><em>none</em></p>"
+    top = max(count for _, count in rows) or 1
+    height = 22 * len(rows) + 10
+    bars = []
+    for i, (label, count) in enumerate(rows):
+        y = 5 + 22 * i
+        width = 360 * count / top
+        bars.append(
+            f'<text x="0" y="{y + 14}" font-size="12">{html.escape(label)}</text>'
+            f'<rect x="190" y="{y}" width="{width:.1f}" height="16" fill="#4c6ef5"/>'
+            f'<text x="{195 + width:.1f}" y="{y + 13}" font-size="11">{count}</text>'
+        )
+    return f'<svg width="600" height="{height}" xmlns="http://www.w3.org/2000/svg">{"".join(bars)}</svg>'
+
+
+def plot(stats: CorpusStats, path: Path) -> None:
+    """Write the distributions to ``path``: ``.html`` (no dependency) or ``.png`` (matplotlib)."""
+    if path.suffix.lower() in (".html", ".htm"):
+        sections = "".join(f"<h2>{title}</h2>{_svg_bars(rows)}" for title, rows in _charts(stats))
+        path.write_text(
+            f"<!doctype html><meta charset='utf-8'><title>rolecall stats</title>"
+            f"<body style='font-family:sans-serif'><h1>{stats.conversations} conversations</h1>{sections}</body>\n"
+        )
+        return
+    if path.suffix.lower() != ".png":
+        raise SpecError(f"--plot {path}: give a .html or .png file")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SpecError(
+            "--plot FILE.png needs matplotlib: pip install 'rolecall[plot]', or give a .html file"
+        ) from None
+    figure, axes = plt.subplots(2, 2, figsize=(12, 8))
+    for axis, (title, rows) in zip(axes.flat, _charts(stats), strict=True):
+        axis.barh([label for label, _ in rows][::-1], [count for _, count in rows][::-1], color="#4c6ef5")
+        axis.set_title(title)
+    figure.suptitle(f"{stats.conversations} conversations")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
