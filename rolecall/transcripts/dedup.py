@@ -13,6 +13,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 from rolecall.guards import normalize
@@ -20,8 +21,8 @@ from rolecall.guards import normalize
 Verdict = str | None
 
 
-def _crc32(data: bytes) -> int:
-    return zlib.crc32(data)
+_MASK32 = np.uint64(0xFFFFFFFF)
+_SHIFT32 = np.uint64(32)
 
 
 @dataclass
@@ -57,6 +58,10 @@ class Deduplicator:
         self._lsh = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm) if self.near else None
         template = MinHash(num_perm=self.num_perm, seed=1)
         self._permutations, self._scheme = template.permutations, template.scheme
+        rng = np.random.default_rng(1)
+        self._a = rng.integers(1, 1 << 63, size=(self.num_perm, 1), dtype=np.uint64) | np.uint64(1)
+        self._b = rng.integers(0, 1 << 63, size=(self.num_perm, 1), dtype=np.uint64)
+        self._word_hashes: dict[str, int] = {}
 
     def check(self, key: str, text: str) -> Verdict:
         """``"exact_duplicate"``, ``"near_duplicate"``, or None (kept and indexed under ``key``)."""
@@ -82,10 +87,30 @@ class Deduplicator:
         return None
 
     def _signature(self, words: list[str]) -> MinHash:
-        n = self.shingle
-        shingles = [" ".join(words[i : i + n]).encode() for i in range(max(1, len(words) - n + 1))]
-        signature = MinHash(
-            num_perm=self.num_perm, hashfunc=_crc32, permutations=self._permutations, scheme=self._scheme
+        """MinHash of the word 5-grams, computed with numpy.
+
+        Words are hashed once each (cached: a corpus reuses its vocabulary), 5-gram hashes
+        are combined from them with vectorised arithmetic, and the permutations are
+        applied to all shingles at once; the signature is handed to datasketch's LSH.
+        """
+        cache = self._word_hashes
+        if len(cache) > 2_000_000:
+            cache.clear()
+        values = list(map(cache.get, words)) or [0]
+        if None in values:
+            for index, value in enumerate(values):
+                if value is None:
+                    values[index] = cache.setdefault(words[index], zlib.crc32(words[index].encode()))
+        hashes = np.array(values, dtype=np.uint64)
+        n = min(self.shingle, len(hashes))
+        shingles = np.zeros(len(hashes) - n + 1, dtype=np.uint64)
+        for offset in range(n):  # a polynomial hash of each window, kept to 32 bits
+            shingles = (shingles * np.uint64(1_000_003) + hashes[offset : len(hashes) - n + 1 + offset]) & _MASK32
+        # Multiply-shift hashing (wrapping 64-bit arithmetic), one row per permutation.
+        permuted = (self._a * shingles[np.newaxis, :] + self._b) >> _SHIFT32
+        return MinHash(
+            num_perm=self.num_perm,
+            hashvalues=permuted.min(axis=1),
+            permutations=self._permutations,
+            scheme=self._scheme,
         )
-        signature.update_batch(shingles)
-        return signature

@@ -25,7 +25,7 @@ from rolecall.transcripts.parquet import ParquetSink, flatten
 from rolecall.transcripts.perspective import Chat, chat_for
 from rolecall.transcripts.quality import Judge, QualityFloor, heuristic_score
 from rolecall.transcripts.record import Transcript
-from rolecall.transcripts.secrets import scrub
+from rolecall.transcripts.secrets import might_hold_secrets, scrub
 from rolecall.transcripts.split import group_of, split_of
 from rolecall.transcripts.store import Reader, expand
 
@@ -140,6 +140,10 @@ def _superseded(paths: Iterable[Path]) -> set[str]:
 
 
 def _scrub(transcript: Transcript) -> int:
+    if not might_hold_secrets(
+        "".join(m.content for m in transcript.messages), *(a.system_prompt for a in transcript.agents)
+    ):
+        return 0
     count = 0
     for message in transcript.messages:
         message.content, found = scrub(message.content)

@@ -17,6 +17,8 @@ from rolecall.models.base import ChatModel, GenerationParams, Usage
 from rolecall.transcripts.record import Transcript
 
 DEFAULT_REASONS = frozenset({"task_done", "graph_complete"})
+#: Every refusal the pattern knows contains one of these; most texts contain none and skip the regex.
+_REFUSAL_MARKERS = ("as an ai", "sorry", "unable", "cannot", "can't", "not able")
 
 
 @dataclass(frozen=True)
@@ -43,10 +45,13 @@ class QualityFloor:
                 return f"guard:{extra.get('guard')}"
         done_token = transcript.done_token or "<TASK_DONE>"
         for message in transcript.messages:
-            if not body(message.content) and done_token not in message.content:
+            short = len(message.content) < 64  # only a short reply can be empty once its markers are gone
+            if short and not body(message.content) and done_token not in message.content:
                 return "empty_turn"
-            if _REFUSAL.search(message.content):
-                return "refusal"
+        text = "\n".join(message.content for message in transcript.messages)
+        lowered = text.lower()
+        if any(marker in lowered for marker in _REFUSAL_MARKERS) and _REFUSAL.search(text):
+            return "refusal"
         return None
 
 
