@@ -21,8 +21,11 @@ from types import FrameType
 from rich.console import Console
 
 from rolecall._version import __version__
+from rolecall.batch import Batch, Progress, ensure_writable, load_batch_spec, summary
+from rolecall.batch_view import batch_progress, limited
 from rolecall.conversation import Conversation
 from rolecall.errors import RolecallError, SpecError
+from rolecall.models.base import ChatModel
 from rolecall.models.endpoint import open_model, resolve_endpoint
 from rolecall.models.local import LocalServer
 from rolecall.roleplay import RolePlay
@@ -103,6 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
     harvest.add_argument("--split", type=float, default=1.0, help="train share, e.g. 0.95 (by task and roles)")
     harvest.add_argument("--seed", type=int, default=0)
     harvest.add_argument("--keep-rejected", action="store_true", help="write dropped conversations to rejected.jsonl")
+
+    batch = commands.add_parser("batch", help="hold many role-plays from one spec, resumably")
+    batch.add_argument("spec", help="a batch spec (YAML)")
+    batch.add_argument("--out", type=Path, required=True, help="folder for conversations, failures and manifest")
+    batch.add_argument("--concurrency", type=int, default=8, help="conversations in flight at once")
+    batch.add_argument("--cache", type=Path, help="SQLite response cache: replays seen requests offline")
+    batch.add_argument("--engine", choices=("local", "ray"), default="local")
+    batch.add_argument("--ray-address", help="an existing Ray cluster (default: start a local one)")
+    batch.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
+    _model_options(batch)
 
     stats = commands.add_parser("stats", help="counts and distributions over transcripts")
     stats.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
@@ -346,6 +359,43 @@ def cmd_stats(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_batch(args: argparse.Namespace, console: Console) -> int:
+    spec, assistants, users = load_batch_spec(args.spec)
+    if args.concurrency < 1:
+        raise SpecError("--concurrency must be at least 1")
+    ensure_writable(args.out)
+    endpoint = resolve_endpoint(
+        base_url=args.base_url, model=args.model, spec_base_url=spec.base_url, spec_model=spec.model
+    )
+    spec_text = Path(args.spec).read_text(encoding="utf-8")
+    if args.engine == "ray":
+        from rolecall.ray_engine import run_on_ray
+
+        progress = run_on_ray(
+            spec, assistants, users, args.out, endpoint, concurrency=args.concurrency, cache=args.cache,
+            address=args.ray_address, spec_text=spec_text,
+        )  # fmt: skip
+        console.print(summary(progress))
+        return EXIT_OK if progress.failed == 0 and progress.stopped is None else EXIT_FAILED
+    with open_model(endpoint) as model:
+        wrapped = limited(model, spec, cache=args.cache)
+        with batch_progress(console, quiet=args.quiet) as on_change:
+            runner = Batch(
+                spec, assistants, users, args.out, wrapped, concurrency=args.concurrency, on_change=on_change,
+                spec_text=spec_text,
+            )  # fmt: skip
+            progress = asyncio.run(_run_batch(runner, wrapped))
+    console.print(summary(progress))
+    return EXIT_OK if progress.failed == 0 and progress.stopped is None else EXIT_FAILED
+
+
+async def _run_batch(runner: Batch, model: ChatModel) -> Progress:
+    try:
+        return await runner.run()
+    finally:
+        await model.aclose()
+
+
 def cmd_schema(args: argparse.Namespace, console: Console) -> int:
     print(json.dumps(json_schema(), indent=2))
     return EXIT_OK
@@ -370,6 +420,7 @@ _COMMANDS = {
     "resume": cmd_resume,
     "show": cmd_show,
     "tasks": cmd_tasks,
+    "batch": cmd_batch,
     "harvest": cmd_harvest,
     "stats": cmd_stats,
     "schema": cmd_schema,

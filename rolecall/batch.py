@@ -1,0 +1,409 @@
+"""Batches: many role-plays from one spec, concurrent, rate-limited, budgeted and resumable.
+
+The plan is every (assistant role, user role, task, sample); each conversation's id is a
+hash of those and the seed, so reruns find what is done. Finished conversations are
+appended to ``conversations.jsonl`` as they finish (whole lines, flock-protected); every
+failed attempt goes to ``failures.jsonl``, and a conversation that fails ``max_attempts``
+times is written to ``conversations.jsonl`` with ``status: "failed"``. A rerun skips what
+is done and retries the rest; concurrency and limits can change between runs freely.
+``manifest.json`` records the spec, the version and the counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from rolecall._version import __version__
+from rolecall.agents.base import Agent, Said
+from rolecall.agents.roleplay_agents import DONE_TOKEN, Assist
+from rolecall.agents.templates import prompt
+from rolecall.errors import SpecError
+from rolecall.guards import GuardSettings
+from rolecall.models.base import ChatModel, GenerationParams
+from rolecall.models.wrappers import Budgeted, BudgetExhausted
+from rolecall.pricing import Price, PriceTable
+from rolecall.roleplay import RolePlay
+from rolecall.spec import describe_validation_error
+from rolecall.transcripts import store
+from rolecall.transcripts.record import Transcript, conversation_id
+
+log = logging.getLogger(__name__)
+
+CONVERSATIONS = "conversations.jsonl"
+FAILURES = "failures.jsonl"
+TASKS = "tasks.jsonl"
+MANIFEST = "manifest.json"
+
+
+class Budget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tokens: int | None = Field(default=None, gt=0)
+    cost_usd: float | None = Field(default=None, gt=0)
+
+
+class BatchSpec(BaseModel):
+    """The spec of ``rolecall batch``: role lists, tasks, samples, limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    assistant_roles: list[str] | str
+    user_roles: list[str] | str
+    tasks: list[str] | None = None
+    tasks_per_pair: int | None = Field(default=None, gt=0, le=100)
+    samples: int = Field(default=1, gt=0)
+    max_turns: int = Field(default=10, gt=0)
+    seed: int = 0
+    model: str | None = None
+    base_url: str | None = None
+    params: GenerationParams = Field(default_factory=GenerationParams)
+    guards: GuardSettings = Field(default_factory=GuardSettings)
+    assist: Assist = Field(default_factory=Assist)
+    done_token: str = Field(default=DONE_TOKEN, min_length=1)
+    token_budget: int | None = Field(default=None, gt=0, description="per conversation")
+    budget: Budget = Field(default_factory=Budget)
+    prices: dict[str, Price] = Field(default_factory=dict)
+    rpm: float | None = Field(default=None, gt=0)
+    tpm: float | None = Field(default=None, gt=0)
+    max_attempts: int = Field(default=3, gt=0)
+
+    @field_validator("tasks")
+    @classmethod
+    def _tasks_not_blank(cls, tasks: list[str] | None) -> list[str] | None:
+        if tasks is not None:
+            if not tasks:
+                raise ValueError("give at least one task")
+            if any(not task.strip() for task in tasks):
+                raise ValueError("a task is blank")
+        return tasks
+
+    @model_validator(mode="after")
+    def _one_source_of_tasks(self) -> BatchSpec:
+        if (self.tasks is None) == (self.tasks_per_pair is None):
+            raise ValueError("give either tasks or tasks_per_pair, not both and not neither")
+        return self
+
+
+@dataclass(frozen=True)
+class Job:
+    """One planned conversation."""
+
+    id: str
+    assistant_role: str
+    user_role: str
+    task: str
+    sample: int
+
+    @property
+    def sampling_seed(self) -> int:
+        return int(self.id[:8], 16)
+
+
+def load_batch_spec(path: str | Path) -> tuple[BatchSpec, list[str], list[str]]:
+    """The spec and its resolved role lists; every problem is a one-line ``SpecError``."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: expected a mapping of fields")
+    try:
+        spec = BatchSpec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(f"{path}: {describe_validation_error(exc)}") from None
+    assistants = _roles(spec.assistant_roles, "assistant_roles", path.parent)
+    users = _roles(spec.user_roles, "user_roles", path.parent)
+    return spec, assistants, users
+
+
+def _roles(value: list[str] | str, field_name: str, base: Path) -> list[str]:
+    if isinstance(value, str):
+        file = base / value
+        try:
+            value = [line.strip() for line in file.read_text(encoding="utf-8").splitlines()]
+        except OSError as exc:
+            raise SpecError(f"{field_name}: cannot read {file}: {exc.strerror}") from None
+    roles = [role.strip() for role in value if role.strip()]
+    if not roles:
+        raise SpecError(f"{field_name}: the list of roles is empty")
+    if len(set(roles)) != len(roles):
+        raise SpecError(f"{field_name}: a role is listed twice")
+    return roles
+
+
+def plan(
+    spec: BatchSpec, assistants: Sequence[str], users: Sequence[str], tasks: dict[tuple[str, str], list[str]]
+) -> list[Job]:
+    """Every conversation the batch must hold, in a stable order."""
+    jobs = []
+    for assistant in assistants:
+        for user in users:
+            for task in tasks[(assistant, user)]:
+                for sample in range(spec.samples):
+                    job_id = conversation_id(assistant, user, task, sample, spec.seed)
+                    jobs.append(Job(job_id, assistant, user, task, sample))
+    return jobs
+
+
+@dataclass
+class Progress:
+    """Counts a batch reports as it runs (read by the CLI's progress bar)."""
+
+    planned: int = 0
+    skipped: int = 0
+    done: int = 0
+    failed: int = 0
+    retried: int = 0
+    in_flight: int = 0
+    tokens: int = 0
+    cost_usd: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+    stopped: str | None = None
+
+    @property
+    def finished(self) -> int:
+        return self.skipped + self.done + self.failed
+
+
+@dataclass
+class _State:
+    done: set[str]
+    attempts: Counter[str]
+
+
+def _scan(out: Path) -> _State:
+    """What earlier runs finished (any status) and how often each id failed."""
+    done: set[str] = set()
+    attempts: Counter[str] = Counter()
+    if (out / CONVERSATIONS).exists():
+        done = {transcript.id for transcript in store.read(out / CONVERSATIONS)}
+    if (out / FAILURES).exists():
+        attempts = Counter(transcript.id for transcript in store.read(out / FAILURES))
+    return _State(done, attempts)
+
+
+class Batch:
+    """Runs a planned batch against one model (wrapped for limits) into a folder."""
+
+    def __init__(
+        self,
+        spec: BatchSpec,
+        assistants: Sequence[str],
+        users: Sequence[str],
+        out: Path,
+        model: ChatModel,
+        *,
+        concurrency: int = 8,
+        on_change: Callable[[Progress], None] | None = None,
+        spec_text: str | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise SpecError("--concurrency must be at least 1")
+        self.spec = spec
+        self.assistants = list(assistants)
+        self.users = list(users)
+        self.out = out
+        self.prices = PriceTable(spec.prices)
+        self.model = Budgeted(model, tokens=spec.budget.tokens, cost_usd=spec.budget.cost_usd, prices=self.prices)
+        self.concurrency = concurrency
+        self.on_change = on_change or (lambda progress: None)
+        self.spec_text = spec_text
+        self.progress = Progress()
+
+    async def run(self, *, only: set[str] | None = None) -> Progress:
+        """Hold every planned conversation not yet finished (or just those in ``only``)."""
+        ensure_writable(self.out)
+        tasks = await self._tasks()
+        jobs = plan(self.spec, self.assistants, self.users, tasks)
+        self._write_manifest(jobs, finished=False)
+        state = _scan(self.out)
+        todo = [job for job in jobs if job.id not in state.done and (only is None or job.id in only)]
+        self.progress.planned = len(jobs) if only is None else len(only)
+        self.progress.skipped = self.progress.planned - len(todo)
+        self.on_change(self.progress)
+        queue: asyncio.Queue[Job] = asyncio.Queue()
+        for job in todo:
+            queue.put_nowait(job)
+        workers = [
+            asyncio.create_task(self._worker(queue, state)) for _ in range(min(self.concurrency, len(todo)) or 1)
+        ]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            self._write_manifest(jobs, finished=True)
+        return self.progress
+
+    async def _worker(self, queue: asyncio.Queue[Job], state: _State) -> None:
+        while not queue.empty() and self.progress.stopped is None:
+            job = queue.get_nowait()
+            self.progress.in_flight += 1
+            self.on_change(self.progress)
+            try:
+                transcript = await self._converse(job)
+            finally:
+                self.progress.in_flight -= 1
+            self._settle(job, transcript, state, queue)
+            self.on_change(self.progress)
+
+    async def _converse(self, job: Job) -> Transcript:
+        roleplay = RolePlay(
+            job.task,
+            assistant_role=job.assistant_role,
+            user_role=job.user_role,
+            model=self.model,
+            max_turns=self.spec.max_turns,
+            token_budget=self.spec.token_budget,
+            seed=job.sampling_seed,
+            params=self.spec.params,
+            guards=self.spec.guards,
+            assist=self.spec.assist,
+            done_token=self.spec.done_token,
+            prices=self.prices,
+            id=job.id,
+        )
+        return await roleplay.arun()
+
+    def _settle(self, job: Job, transcript: Transcript, state: _State, queue: asyncio.Queue[Job]) -> None:
+        usage = transcript.usage
+        self.progress.tokens += usage.prompt_tokens + usage.completion_tokens
+        self.progress.cost_usd = self.model.cost
+        if transcript.error is not None and transcript.error.type == BudgetExhausted.__name__:
+            self.progress.stopped = "budget"  # unfinished: rerun with a larger budget to hold it
+            return
+        if transcript.status == "ok":
+            store.append(self.out / CONVERSATIONS, transcript)
+            self.progress.done += 1
+            return
+        store.append(self.out / FAILURES, transcript)
+        state.attempts[job.id] += 1
+        if state.attempts[job.id] >= self.spec.max_attempts:
+            store.append(self.out / CONVERSATIONS, transcript)
+            self.progress.failed += 1
+        else:
+            self.progress.retried += 1
+            queue.put_nowait(job)
+
+    async def _tasks(self) -> dict[tuple[str, str], list[str]]:
+        pairs = [(assistant, user) for assistant in self.assistants for user in self.users]
+        if self.spec.tasks is not None:
+            return {pair: list(self.spec.tasks) for pair in pairs}
+        path = self.out / TASKS
+        saved: dict[tuple[str, str], list[str]] = {}
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    record = json.loads(line)
+                    saved[(record["assistant_role"], record["user_role"])] = record["tasks"]
+        missing = [pair for pair in pairs if pair not in saved]
+        semaphore = asyncio.Semaphore(self.concurrency)
+
+        async def generate(pair: tuple[str, str]) -> None:
+            async with semaphore:
+                tasks = await generate_tasks(
+                    self.model, pair[0], pair[1], self.spec.tasks_per_pair or 1, self.spec.seed
+                )
+            saved[pair] = tasks
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"assistant_role": pair[0], "user_role": pair[1], "tasks": tasks}) + "\n")
+
+        await asyncio.gather(*(generate(pair) for pair in missing))
+        return saved
+
+    def _write_manifest(self, jobs: Sequence[Job], *, finished: bool) -> None:
+        state = _scan(self.out)
+        planned = {job.id for job in jobs}
+        ok = failed = 0
+        if (self.out / CONVERSATIONS).exists():
+            for transcript in store.read(self.out / CONVERSATIONS):
+                if transcript.id in planned:
+                    ok += transcript.status == "ok"
+                    failed += transcript.status == "failed"
+        manifest = {
+            "rolecall_version": __version__,
+            "spec": self.spec.model_dump(mode="json"),
+            "spec_text": self.spec_text,
+            "assistant_roles": self.assistants,
+            "user_roles": self.users,
+            "counts": {
+                "planned": len(jobs),
+                "done": ok,
+                "failed": failed,
+                "remaining": len(planned - state.done),
+                "failed_attempts": sum(state.attempts.values()),
+            },
+            "stopped": self.progress.stopped,
+            "finished": finished,
+        }
+        tmp = self.out / f".{MANIFEST}.tmp"
+        tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+        tmp.replace(self.out / MANIFEST)
+
+
+async def generate_tasks(model: ChatModel, assistant: str, user: str, count: int, seed: int) -> list[str]:
+    """``count`` tasks for a role pair from a task-generator agent (JSON under a schema)."""
+    schema = {
+        "type": "object",
+        "properties": {"tasks": {"type": "array", "items": {"type": "string"}, "minItems": count, "maxItems": count}},
+        "required": ["tasks"],
+    }
+    generator = Agent(
+        "Task Generator",
+        model=model,
+        template="You write short, concrete tasks for role-play conversations. You answer with JSON only.",
+        params=GenerationParams(json_schema=schema, temperature=0.8, max_tokens=60 * count + 40, seed=seed),
+    )
+    request = prompt("task_generator", {"count": count, "assistant_role": assistant, "user_role": user})
+    for _ in range(3):
+        text = (await generator.step([Said("rolecall", request)])).text
+        try:
+            tasks = [str(task).strip() for task in json.loads(text[text.find("{") : text.rfind("}") + 1])["tasks"]]
+        except (ValueError, KeyError, TypeError):
+            continue
+        tasks = [task for task in dict.fromkeys(tasks) if task][:count]
+        if tasks:
+            return tasks
+    return [f"Help a {user} with a task that needs a {assistant}"]
+
+
+def ensure_writable(out: Path) -> None:
+    """Fail before any model call when the output folder cannot be written."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise SpecError(f"{out}: cannot write the batch here: {exc.strerror}") from None
+
+
+def summary(progress: Progress) -> str:
+    elapsed = time.monotonic() - progress.started
+    rate = progress.done / elapsed if elapsed > 0 else 0.0
+    stopped = f"; stopped: {progress.stopped}" if progress.stopped else ""
+    return (
+        f"{progress.done} done, {progress.failed} failed, {progress.skipped} already done, {progress.retried} retried "
+        f"of {progress.planned} planned in {elapsed:.1f}s ({rate:.2f} conversations/s, {progress.tokens:,} tokens, "
+        f"${progress.cost_usd:.4f}){stopped}"
+    )
+
+
+def batch_info(out: Path) -> dict[str, Any]:
+    """The manifest of a batch folder."""
+    return dict(json.loads((out / MANIFEST).read_text()))
