@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -351,7 +352,7 @@ class Batch:
             "stopped": self.progress.stopped,
             "finished": finished,
         }
-        tmp = self.out / f".{MANIFEST}.tmp"
+        tmp = self.out / f".{MANIFEST}.{os.getpid()}.tmp"
         tmp.write_text(json.dumps(manifest, indent=2) + "\n")
         tmp.replace(self.out / MANIFEST)
 

@@ -88,6 +88,17 @@ def build_parser() -> argparse.ArgumentParser:
     _model_options(resume)
     _output_options(resume, default_help="default: the file it was read from")
 
+    _add_data_commands(commands)
+
+    commands.add_parser("schema", help="print the transcript JSON Schema")
+
+    serve = commands.add_parser("serve", help="run the embedded model's OpenAI-compatible server")
+    serve.add_argument("--port", type=int, help="port on 127.0.0.1 (default: a free one)")
+    return parser
+
+
+def _add_data_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+    """The commands that make and read datasets: batch, harvest, stats."""
     harvest = commands.add_parser("harvest", help="turn transcripts into a training dataset")
     harvest.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
     harvest.add_argument("--format", required=True, choices=FORMATS)
@@ -120,12 +131,6 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="counts and distributions over transcripts")
     stats.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
     stats.add_argument("--plot", type=Path, help="write the distributions to FILE.html or FILE.png")
-
-    commands.add_parser("schema", help="print the transcript JSON Schema")
-
-    serve = commands.add_parser("serve", help="run the embedded model's OpenAI-compatible server")
-    serve.add_argument("--port", type=int, help="port on 127.0.0.1 (default: a free one)")
-    return parser
 
 
 def _model_options(parser: argparse.ArgumentParser) -> None:
