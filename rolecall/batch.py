@@ -227,7 +227,7 @@ class Batch:
 
     async def run(self, *, only: set[str] | None = None) -> Progress:
         """Hold every planned conversation not yet finished (or just those in ``only``)."""
-        ensure_writable(self.out)
+        store.ensure_writable(self.out, "batch")
         tasks = await self._tasks()
         jobs = plan(self.spec, self.assistants, self.users, tasks)
         self._write_manifest(jobs, finished=False)
@@ -381,17 +381,6 @@ async def generate_tasks(model: ChatModel, assistant: str, user: str, count: int
         if tasks:
             return tasks
     return [f"Help a {user} with a task that needs a {assistant}"]
-
-
-def ensure_writable(out: Path) -> None:
-    """Fail before any model call when the output folder cannot be written."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.touch()
-        probe.unlink()
-    except OSError as exc:
-        raise SpecError(f"{out}: cannot write the batch here: {exc.strerror}") from None
 
 
 def summary(progress: Progress) -> str:

@@ -21,7 +21,7 @@ from types import FrameType
 from rich.console import Console
 
 from rolecall._version import __version__
-from rolecall.batch import Batch, Progress, ensure_writable, load_batch_spec, summary
+from rolecall.batch import Batch, Progress, load_batch_spec, summary
 from rolecall.batch_view import batch_progress, limited
 from rolecall.conversation import Conversation
 from rolecall.errors import RolecallError, SpecError
@@ -368,7 +368,7 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
     spec, assistants, users = load_batch_spec(args.spec)
     if args.concurrency < 1:
         raise SpecError("--concurrency must be at least 1")
-    ensure_writable(args.out)
+    store.ensure_writable(args.out, "batch")
     endpoint = resolve_endpoint(
         base_url=args.base_url, model=args.model, spec_base_url=spec.base_url, spec_model=spec.model
     )

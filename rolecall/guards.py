@@ -220,6 +220,23 @@ class FlakeGuard(Guard):
         )
 
 
+class PrematureDoneGuard(Guard):
+    name = "premature_done"
+
+    def check(self, turn: Turn) -> Verdict | None:
+        if turn.side != "user" or not turn.is_done:
+            return None
+        for speaker, content in reversed(turn.history):
+            if turn.done_token in content:
+                break  # a new (sub)task started after the last done token
+            if speaker != turn.speaker:
+                return None  # the executor has worked on it
+        return self.verdict(
+            "the instructor declared the task done before any work on it",
+            "The task is not done yet: nothing has been worked on. Give the first Instruction and its Input.",
+        )
+
+
 class RefusalGuard(Guard):
     name = "refusal"
 
@@ -263,7 +280,16 @@ class LoopGuard(Guard):
 
 GUARDS: dict[str, type[Guard]] = {
     guard.name: guard
-    for guard in (EmptyGuard, RoleFlipGuard, OffFormatGuard, EchoGuard, FlakeGuard, RefusalGuard, LoopGuard)
+    for guard in (
+        EmptyGuard,
+        RoleFlipGuard,
+        OffFormatGuard,
+        EchoGuard,
+        FlakeGuard,
+        PrematureDoneGuard,
+        RefusalGuard,
+        LoopGuard,
+    )
 }
 
 
@@ -279,6 +305,7 @@ class GuardSettings(BaseModel):
     off_format: Action = "reask"
     echo: Action = "reask"
     flake: Action = "reask"
+    premature_done: Action = "reask"
     refusal: Action = "flag"
     loop: Action = "reask"
     echo_threshold: float = Field(default=0.8, gt=0, le=1)
@@ -303,6 +330,7 @@ class GuardSettings(BaseModel):
             OffFormatGuard(),
             EchoGuard(self.echo_threshold),
             FlakeGuard(),
+            PrematureDoneGuard(),
             LoopGuard(self.loop_threshold, self.loop_window),
             RefusalGuard(),
         ]

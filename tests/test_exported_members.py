@@ -13,6 +13,6 @@ def test_public_members_are_exactly_all() -> None:
     public = {name for name in vars(rolecall) if not name.startswith("_")}
     modules = {
         "agents", "errors", "models", "roleplay", "spec", "tasks", "transcripts", "testing", "view", "cli",
-        "conversation", "critic", "guards", "pricing", "society", "turns",
+        "conversation", "critic", "guards", "pricing", "society", "turns", "batch", "batch_view", "ray_engine",
     }  # fmt: skip
     assert public - modules == set(rolecall.__all__) - {"__version__"}

@@ -23,6 +23,7 @@ FAILURES = [
     ("empty", "assistant", "   "),
     ("echo", "assistant", "Solution: list three data sources for prices\nNext request."),
     ("flake", "assistant", "Solution: Sure, I will list the data sources for you.\nNext request."),
+    ("premature_done", "user", DONE),
 ]
 
 

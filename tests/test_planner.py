@@ -16,12 +16,14 @@ GOOD = json.dumps({"subtasks": [
 ]})  # fmt: skip
 CYCLE = json.dumps({"subtasks": [{"id": "a", "title": "A", "after": ["b"]}, {"id": "b", "title": "B", "after": ["a"]}]})
 DONE, INSTRUCTION, SOLUTION = "<TASK_DONE>", "Instruction: go\nInput: None", "Solution: gone.\nNext request."
+SECOND = "Instruction: now write the pitch itself\nInput: the research"
 
 
 def pitch(user: list[str], **options: object) -> RolePlay:
     return RolePlay(
         "Prepare an investor pitch", assistant_role="Analyst", user_role="Founder", plan=True,
-        user_model=ScriptedModel(user), assistant_model=ScriptedModel([SOLUTION] * 4), **options,  # type: ignore[arg-type]
+        user_model=ScriptedModel(user), assistant_model=ScriptedModel([SOLUTION, "Solution: the pitch.\nNext request."]),
+        **options,  # type: ignore[arg-type]
     )  # fmt: skip
 
 
@@ -30,7 +32,7 @@ def kinds(events: list[object]) -> list[str]:
 
 
 def test_a_valid_plan_becomes_the_graph_and_is_worked_through() -> None:
-    transcript = pitch([f"```json\n{GOOD}\n```", INSTRUCTION, DONE, INSTRUCTION, DONE]).run()
+    transcript = pitch([f"```json\n{GOOD}\n```", INSTRUCTION, DONE, SECOND, DONE]).run()
     assert transcript.termination is not None and transcript.termination.reason == "graph_complete"
     assert [n["id"] for n in transcript.task_graph["nodes"]] == ["research", "draft"]  # type: ignore[index]
     assert kinds(transcript.events) == ["plan_attempt"]
@@ -40,10 +42,10 @@ def test_a_valid_plan_becomes_the_graph_and_is_worked_through() -> None:
 
 
 def test_bad_plans_are_sent_back_with_the_problem_named() -> None:
-    user = ScriptedModel(["Sure! Here is my plan: research, then draft.", CYCLE, GOOD, INSTRUCTION, DONE, DONE])
+    user = ScriptedModel(["Sure! Here is my plan: research, then draft.", CYCLE, GOOD, INSTRUCTION, DONE, SECOND, DONE])
     transcript = RolePlay(
         "Prepare an investor pitch", assistant_role="Analyst", user_role="Founder", plan=True,
-        user_model=user, assistant_model=ScriptedModel([SOLUTION]),
+        user_model=user, assistant_model=ScriptedModel([SOLUTION, "Solution: the pitch.\nNext request."]),
     ).run()  # fmt: skip
     attempts = [e.model_extra for e in transcript.events if e.kind == "plan_attempt"]
     assert [a["ok"] for a in attempts] == [False, False, True]  # type: ignore[index]

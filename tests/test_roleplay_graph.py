@@ -116,7 +116,11 @@ def test_resume_after_the_instructor_spoke_lets_the_executor_answer_first() -> N
     assert [m.role for m in stopped.messages] == ["user"]
     executor = ScriptedModel([SOLUTION])
     resumed = RolePlay.resume(
-        stopped, user_model=ScriptedModel([DONE, DONE, DONE]), assistant_model=executor, token_budget=10**6
+        stopped,
+        user_model=ScriptedModel([DONE, DONE, DONE]),
+        assistant_model=executor,
+        token_budget=10**6,
+        guards=GuardSettings.off(),
     ).run()
     assert [m.role for m in resumed.messages][:2] == ["user", "assistant"]
     assert resumed.termination is not None and resumed.termination.reason == "graph_complete"

@@ -27,7 +27,7 @@ from rolecall.transcripts.quality import Judge, QualityFloor, heuristic_score
 from rolecall.transcripts.record import Transcript
 from rolecall.transcripts.secrets import might_hold_secrets, scrub
 from rolecall.transcripts.split import group_of, split_of
-from rolecall.transcripts.store import Reader, expand
+from rolecall.transcripts.store import Reader, ensure_writable, expand
 
 _PARENT = re.compile(rb'"parent_id":\s*"([^"]+)"')
 
@@ -162,13 +162,7 @@ def harvest(paths: Iterable[str | Path], out: str | Path, options: HarvestOption
     """Turn the transcripts under ``paths`` into a dataset in ``out``; return what happened."""
     options = options or HarvestOptions()
     files = list(expand(paths))
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / ".write-test").touch()
-        (out / ".write-test").unlink()
-    except OSError as exc:
-        raise SpecError(f"{out}: cannot write the dataset here: {exc.strerror}") from None
+    out = ensure_writable(out, "dataset")
     report = HarvestReport(format=options.format, perspective=options.perspective, loss=options.loss)
     superseded = _superseded(files)
     dedup = Deduplicator(near=options.near_dup, threshold=options.near_dup_threshold, report=report.dedup)

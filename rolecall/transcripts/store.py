@@ -26,6 +26,19 @@ DEFAULT_DIR = Path("transcripts")
 DEFAULT_FILE = DEFAULT_DIR / "rolecall.jsonl"
 
 
+def ensure_writable(folder: str | Path, what: str = "output") -> Path:
+    """Create ``folder`` if needed and prove it can be written, before any work is done."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise SpecError(f"{folder}: cannot write the {what} here: {exc.strerror}") from None
+    return folder
+
+
 def append(path: str | Path, transcript: Transcript, *, fsync: bool = True) -> None:
     """Append ``transcript`` to ``path`` as one line, creating folders as needed.
 

@@ -1,0 +1,179 @@
+"""Batch proofs: overhead at concurrency, memory with 1,000 in flight, faults, kill -9.
+
+Each part runs against the scripted server (bench/_scripted_server.py) in its own process:
+
+1. overhead: 128 conversations x 10 turns at concurrency 64, 100 ms per call; wall time
+   of ``rolecall batch`` against the same protocol driven by bare ``openai`` calls.
+2. memory: 1,000 conversations in flight at once (3 turns, 100 ms per call); peak RSS of
+   the batch process.
+3. faults: 10% of calls fail (500, 429 with Retry-After, dropped connection); every
+   conversation must end ok or failed, none lost, none doubled.
+4. kill -9: the batch is killed at random moments and rerun, repeatedly; the final ids
+   must be exactly the planned set, every line must parse, no id may appear twice.
+
+    python bench/batch.py [--parts overhead,memory,faults,kill]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import openai
+
+from rolecall.agents import Executor, Instructor
+from rolecall.agents.templates import prompt
+from rolecall.transcripts import Reader
+
+HERE = Path(__file__).parent
+
+
+def spec_text(assistants: int, users: int, tasks: int, samples: int, turns: int) -> str:
+    return (
+        f"assistant_roles: {[f'Assistant {n}' for n in range(assistants)]}\n"
+        f"user_roles: {[f'User {n}' for n in range(users)]}\n"
+        f"tasks: {[f'Task number {n}' for n in range(tasks)]}\n"
+        f"samples: {samples}\nmax_turns: {turns}\nseed: 1\nguards: {{enabled: false}}\n"
+    )
+
+
+class Server:
+    def __init__(self, latency: float, fault_rate: float = 0.0) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(HERE / "_scripted_server.py"), str(latency), str(fault_rate)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().strip()
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def batch_command(spec: Path, out: Path, url: str, concurrency: int) -> list[str]:
+    return [sys.executable, "-m", "rolecall.cli", "batch", str(spec), "--out", str(out), "--base-url", url,
+            "--concurrency", str(concurrency), "--quiet"]  # fmt: skip
+
+
+def timed_batch(spec: Path, out: Path, url: str, concurrency: int) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one batch process."""
+    started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run(batch_command(spec, out, url, concurrency), check=True, stdout=subprocess.DEVNULL)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return time.perf_counter() - started, max(peak, before) / 1024
+
+
+async def bare(url: str, conversations: int, turns: int, concurrency: int) -> float:
+    client = openai.AsyncOpenAI(base_url=url, api_key="none", max_retries=0)
+    instructor = Instructor("User 0", assistant_role="Assistant 0", task="Task number 0").system_prompt
+    executor = Executor("Assistant 0", user_role="User 0", task="Task number 0").system_prompt
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one() -> None:
+        async with gate:
+            user_view = [{"role": "system", "content": instructor}, {"role": "user", "content": prompt("kickoff", {})}]
+            assistant_view = [{"role": "system", "content": executor}]
+            for _ in range(turns):
+                reply = await client.chat.completions.create(model="m", messages=user_view)  # type: ignore[arg-type]
+                text = reply.choices[0].message.content or ""
+                user_view.append({"role": "assistant", "content": text})
+                assistant_view.append({"role": "user", "content": text})
+                reply = await client.chat.completions.create(model="m", messages=assistant_view)  # type: ignore[arg-type]
+                text = reply.choices[0].message.content or ""
+                assistant_view.append({"role": "assistant", "content": text})
+                user_view.append({"role": "user", "content": text})
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(conversations)))
+    elapsed = time.perf_counter() - started
+    await client.close()
+    return elapsed
+
+
+def check_output(out: Path, planned: int) -> str:
+    reader = Reader()
+    rows = list(reader.read([out / "conversations.jsonl"]))
+    ids = [row.id for row in rows]
+    statuses = {status: sum(row.status == status for row in rows) for status in ("ok", "failed")}
+    verdict = "PASS" if len(ids) == len(set(ids)) == planned and not reader.bad else "FAIL"
+    doubled = len(ids) - len(set(ids))
+    return f"{verdict}: {len(set(ids))}/{planned} ids, {doubled} doubled, {len(reader.bad)} bad lines, {statuses}"
+
+
+def part_overhead(work: Path) -> None:
+    spec = work / "overhead.yaml"
+    spec.write_text(spec_text(4, 4, 4, 2, 10))  # 128 conversations
+    with Server(0.1) as server:
+        bare_seconds = asyncio.run(bare(server.url, 128, 10, 64))
+        ours, _ = timed_batch(spec, work / "overhead-out", server.url, 64)
+    print("[overhead] 128 conversations x 10 turns, concurrency 64, 100 ms per call")
+    print(f"  bare openai: {bare_seconds:.2f} s   rolecall batch: {ours:.2f} s   ratio {ours / bare_seconds:.3f}x "
+          "(target <= 1.15x; rolecall's figure includes starting the process)")  # fmt: skip
+
+
+def part_memory(work: Path) -> None:
+    spec = work / "memory.yaml"
+    spec.write_text(spec_text(10, 10, 5, 2, 3))  # 1,000 conversations
+    with Server(0.1) as server:
+        seconds, peak = timed_batch(spec, work / "memory-out", server.url, 1000)
+    print(f"[memory] 1,000 conversations in flight at once: {seconds:.1f} s, peak RSS {peak:.0f} MB (target < 500 MB)")
+    print(f"  {check_output(work / 'memory-out', 1000)}")
+
+
+def part_faults(work: Path) -> None:
+    spec = work / "faults.yaml"
+    spec.write_text(spec_text(4, 4, 4, 2, 5))  # 128 conversations
+    with Server(0.01, fault_rate=0.1) as server:
+        seconds, _ = timed_batch(spec, work / "faults-out", server.url, 32)
+    rows = list(Reader().read([work / "faults-out" / "conversations.jsonl"]))
+    retries = sum(message.retries for row in rows for message in row.messages)
+    print(f"[faults] 10% of calls fail: {seconds:.1f} s, {retries} retried calls")
+    print(f"  {check_output(work / 'faults-out', 128)}")
+
+
+def part_kill(work: Path, rounds: int = 6) -> None:
+    spec = work / "kill.yaml"
+    spec.write_text(spec_text(4, 4, 4, 2, 4))  # 128 conversations
+    out = work / "kill-out"
+    rng = random.Random(2)
+    with Server(0.02) as server:
+        for _ in range(rounds):
+            run = subprocess.Popen(batch_command(spec, out, server.url, 16), stdout=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.5, 2.5))
+            os.kill(run.pid, signal.SIGKILL)
+            run.wait()
+            reader = Reader()
+            partial = list(reader.read([out / "conversations.jsonl"])) if (out / "conversations.jsonl").exists() else []
+            print(f"  killed: {len(partial)} finished so far, {len(reader.bad)} torn line(s) pending repair")
+        subprocess.run(batch_command(spec, out, server.url, 16), check=True, stdout=subprocess.DEVNULL)
+    print(f"[kill -9] {rounds} kills at random moments, then one full run")
+    print(f"  {check_output(out, 128)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default="overhead,memory,faults,kill")
+    args = parser.parse_args()
+    parts = {"overhead": part_overhead, "memory": part_memory, "faults": part_faults, "kill": part_kill}
+    with tempfile.TemporaryDirectory(prefix="rolecall-batch-") as folder:
+        for name in args.parts.split(","):
+            parts[name](Path(folder))
+
+
+if __name__ == "__main__":
+    main()
