@@ -17,12 +17,13 @@ GOOD = json.dumps({"subtasks": [
 CYCLE = json.dumps({"subtasks": [{"id": "a", "title": "A", "after": ["b"]}, {"id": "b", "title": "B", "after": ["a"]}]})
 DONE, INSTRUCTION, SOLUTION = "<TASK_DONE>", "Instruction: go\nInput: None", "Solution: gone.\nNext request."
 SECOND = "Instruction: now write the pitch itself\nInput: the research"
+PITCH = "Solution: the pitch.\nNext request."
 
 
 def pitch(user: list[str], **options: object) -> RolePlay:
     return RolePlay(
         "Prepare an investor pitch", assistant_role="Analyst", user_role="Founder", plan=True,
-        user_model=ScriptedModel(user), assistant_model=ScriptedModel([SOLUTION, "Solution: the pitch.\nNext request."]),
+        user_model=ScriptedModel(user), assistant_model=ScriptedModel([SOLUTION, PITCH]),
         **options,  # type: ignore[arg-type]
     )  # fmt: skip
 
@@ -45,7 +46,7 @@ def test_bad_plans_are_sent_back_with_the_problem_named() -> None:
     user = ScriptedModel(["Sure! Here is my plan: research, then draft.", CYCLE, GOOD, INSTRUCTION, DONE, SECOND, DONE])
     transcript = RolePlay(
         "Prepare an investor pitch", assistant_role="Analyst", user_role="Founder", plan=True,
-        user_model=user, assistant_model=ScriptedModel([SOLUTION, "Solution: the pitch.\nNext request."]),
+        user_model=user, assistant_model=ScriptedModel([SOLUTION, PITCH]),
     ).run()  # fmt: skip
     attempts = [e.model_extra for e in transcript.events if e.kind == "plan_attempt"]
     assert [a["ok"] for a in attempts] == [False, False, True]  # type: ignore[index]
