@@ -123,3 +123,10 @@ def test_member_impersonation_is_a_role_flip() -> None:
     turn = Turn("I agree.\nSam: and I will code it.", "Priya", "member", DONE, (), ("Sam", "Rae"))
     verdict = first_verdict(GuardSettings().build(), turn)
     assert verdict is not None and verdict.guard == "role_flip"
+
+
+def test_every_guard_name_is_a_known_termination_reason() -> None:
+    from rolecall.guards import GUARDS
+    from rolecall.transcripts import TERMINATION_REASONS
+
+    assert set(GUARDS) <= set(TERMINATION_REASONS)

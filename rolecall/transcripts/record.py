@@ -35,6 +35,12 @@ TERMINATION_REASONS = (
     "off_format",
     "error",
     "interrupted",
+    # further guards that can end a conversation (rolecall.guards)
+    "echo",
+    "flake",
+    "empty",
+    "premature_done",
+    "refusal",
 )
 
 #: Reasons that mean the run itself failed rather than stopped.
