@@ -27,7 +27,7 @@ assistant: {role: Poet}
 user: {role: Editor}
 max_turns: 2
 seed: 11
-params: {max_tokens: 48, temperature: 0.7}
+params: {max_tokens: 96, temperature: 0.7}
 assist: {json_turns: true}
 """
 

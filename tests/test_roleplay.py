@@ -202,3 +202,21 @@ def test_bad_arguments_are_rejected() -> None:
         RolePlay("  ", assistant_role="A", user_role="U")
     with pytest.raises(ValueError, match="max_turns"):
         RolePlay("t", assistant_role="A", user_role="U", max_turns=0)
+
+
+def test_json_turns_are_requested_under_a_schema_and_rendered_as_plain_text() -> None:
+    from rolecall import Assist
+
+    user = ScriptedModel(['{"instruction": "Write a plan", "input": "None", "task_done": false}',
+                          '{"instruction": "", "input": "", "task_done": true}'])  # fmt: skip
+    assistant = ScriptedModel(['{"solution": "Step one: buy low. Step two: sell hi'])  # cut off by the length limit
+    transcript = RolePlay(
+        "Develop a trading bot", assistant_role="Programmer", user_role="Trader", assist=Assist(json_turns=True),
+        user_model=user, assistant_model=assistant,
+    ).run()  # fmt: skip
+    assert [m.content for m in transcript.messages] == [
+        "Instruction: Write a plan\nInput: None",
+        "Solution: Step one: buy low. Step two: sell hi\nNext request.",
+        "<TASK_DONE>",
+    ]
+    assert '"task_done"' in user.calls[0][0]["content"]  # the system prompt asks for JSON

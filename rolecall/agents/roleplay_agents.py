@@ -8,6 +8,7 @@ with ``Solution: ...`` and ``Next request.``. Their inception prompts are packag
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -59,10 +60,20 @@ def _with_assist(
 
 
 def _json_field(text: str, *names: str) -> dict[str, Any] | None:
+    """The JSON turn's fields; from a reply cut off by the length limit, the fields it completed."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
-        return None
+        data = {}
+        for found in re.finditer(r'"(\w+)"\s*:\s*("(?:[^"\\]|\\.)*"?|true|false)', text):
+            value = found.group(2)
+            if value in ("true", "false"):
+                data[found.group(1)] = value == "true"
+                continue
+            try:
+                data[found.group(1)] = json.loads(value if value.endswith('"') and len(value) > 1 else value + '"')
+            except ValueError:
+                continue
     return data if isinstance(data, dict) and all(name in data for name in names) else None
 
 
