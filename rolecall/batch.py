@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rolecall._version import __version__
@@ -35,7 +34,7 @@ from rolecall.models.base import ChatModel, GenerationParams
 from rolecall.models.wrappers import Budgeted, BudgetExhausted
 from rolecall.pricing import Price, PriceTable
 from rolecall.roleplay import RolePlay
-from rolecall.spec import describe_validation_error
+from rolecall.spec import describe_validation_error, read_yaml
 from rolecall.transcripts import store
 from rolecall.transcripts.record import Transcript, conversation_id
 
@@ -114,12 +113,7 @@ class Job:
 def load_batch_spec(path: str | Path) -> tuple[BatchSpec, list[str], list[str]]:
     """The spec and its resolved role lists; every problem is a one-line ``SpecError``."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{path}: is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise SpecError(f"{path}: expected a mapping of fields")
     try:

@@ -191,18 +191,22 @@ class SocietySpec(_Spec):
 Spec = RolePlaySpec | SocietySpec
 
 
-def load_spec(path: str | Path) -> Spec:
-    """Read and validate a spec file; every problem is a one-line ``SpecError``."""
+def read_yaml(path: str | Path) -> Any:
+    """A YAML file's data; an unreadable or malformed file is a one-line ``SpecError``."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SpecError(f"{path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise SpecError(f"{path}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    return parse_spec(data, source=str(path))
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate a spec file; every problem is a one-line ``SpecError``."""
+    return parse_spec(read_yaml(path), source=str(path))
 
 
 def parse_spec(data: Any, *, source: str = "spec") -> Spec:
