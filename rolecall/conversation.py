@@ -251,9 +251,9 @@ class Conversation:
             return self._meter(await agent.step(view))
         context = next((said.content for said in reversed(view) if said.speaker != agent.name), "")
         if critic.settings.mode == "pick":
-            candidates = [self._meter(await agent.step(view, params=self._variant(number))) for number in range(
-                critic.settings.candidates
-            )]  # fmt: skip
+            candidates = []
+            for number in range(critic.settings.candidates):
+                candidates.append(self._meter(await agent.step(view, params=self._variant(number))))
             choice, judged = await critic.pick(context, agent.name, [c.text for c in candidates])
             self._meter(judged)
             self._event(

@@ -282,12 +282,16 @@ class RolePlay(Conversation):
             if active is not None:
                 active.turns += 1
             instruction = await self._speak(self.instructor, self._instructor_view(), side="user")
-            yield instruction
-            if self.instructor.is_done(instruction.content):
+            if not self.instructor.is_done(instruction.content):
+                yield instruction
+            else:  # close the subtask first, so whoever reads the message sees the graph moved
+                ended = active is None
                 if active is not None:
                     self.graph.complete(active.id, result=f"done at turn {self.turn}")
-                    if self._advance(finished=active, outcome="done"):
-                        return
+                    ended = self._advance(finished=active, outcome="done")
+                yield instruction
+                if ended:
+                    return
                 continue
             if (reason := self._limit_reached()) is not None:
                 self._finish(reason)

@@ -109,7 +109,11 @@ def render_graph(graph: TaskGraph) -> RenderableType:
     for subtask in graph:
         parent = branches.get(subtask.after[-1], root) if subtask.after else root
         branches[subtask.id] = parent.add(_subtask_line(subtask))
-    bar = ProgressBar(total=max(progress.total, 1), completed=progress.finished, width=40)
+    bar = Table.grid(padding=(0, 1))
+    bar.add_row(
+        ProgressBar(total=max(progress.total, 1), completed=progress.finished, width=40),
+        f"{progress.finished}/{progress.total}",
+    )
     return Group(root, bar)
 
 
