@@ -10,10 +10,10 @@ one line naming the field.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rolecall.agents.base import Role
 from rolecall.agents.roleplay_agents import DONE_TOKEN, Assist
@@ -28,22 +28,23 @@ from rolecall.tasks.graph import TaskGraph
 from rolecall.turns import TurnSettings
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value.strip()
+
+
+#: Text that must hold more than whitespace; stored stripped.
+NonBlank = Annotated[str, AfterValidator(_not_blank)]
+
+
 class AgentSpec(BaseModel):
     """One side of the role-play."""
 
     model_config = ConfigDict(extra="forbid")
 
-    role: str = Field(min_length=1)
+    role: NonBlank
     description: str | None = None
-    model: str | None = None
-    params: GenerationParams | None = None
-
-    @field_validator("role")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value.strip()
 
     def to_role(self) -> Role:
         return Role(name=self.role, description=self.description)
@@ -86,7 +87,7 @@ class _Spec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    task: str = Field(min_length=1)
+    task: NonBlank
     model: str | None = None
     base_url: str | None = None
     params: GenerationParams = Field(default_factory=GenerationParams)
@@ -101,13 +102,6 @@ class _Spec(BaseModel):
     guards: GuardSettings = Field(default_factory=GuardSettings)
     critic: CriticSettings | None = None
     prices: dict[str, Price] = Field(default_factory=dict)
-
-    @field_validator("task")
-    @classmethod
-    def _task_not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value.strip()
 
     def _shared(self, model: ChatModel) -> dict[str, Any]:
         prices = PriceTable(self.prices)
