@@ -113,6 +113,10 @@ class Reader:
                     yield record
 
     def _parse(self, path: Path, number: int, raw: bytes) -> Transcript | None:
+        try:  # the common case, in one pass; the slow path below only explains failures
+            return Transcript.model_validate_json(raw)
+        except ValidationError:
+            pass
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
