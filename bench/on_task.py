@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument("--configs", default="off,guards")
     parser.add_argument("--max-turns", type=int, default=4)
     parser.add_argument("--out", type=Path, help="also save every transcript under this folder")
-    parser.add_argument("--write", type=Path, help="write the results table to this markdown file")
+    parser.add_argument("--write", type=Path, help="write the results tables to this markdown file")
     args = parser.parse_args()
     names = args.configs.split(",")
     unknown = [name for name in names if name not in CONFIGS]
