@@ -254,7 +254,7 @@ class Batch:
                 transcript = await self._converse(job)
             finally:
                 self.progress.in_flight -= 1
-            self._settle(job, transcript, state, queue)
+            await self._settle(job, transcript, state, queue)
             self.on_change(self.progress)
 
     async def _converse(self, job: Job) -> Transcript:
@@ -275,7 +275,7 @@ class Batch:
         )
         return await roleplay.arun()
 
-    def _settle(self, job: Job, transcript: Transcript, state: _State, queue: asyncio.Queue[Job]) -> None:
+    async def _settle(self, job: Job, transcript: Transcript, state: _State, queue: asyncio.Queue[Job]) -> None:
         usage = transcript.usage
         self.progress.tokens += usage.prompt_tokens + usage.completion_tokens
         self.progress.cost_usd = self.model.cost
@@ -283,13 +283,13 @@ class Batch:
             self.progress.stopped = "budget"  # unfinished: rerun with a larger budget to hold it
             return
         if transcript.status == "ok":
-            store.append(self.out / CONVERSATIONS, transcript)
+            await _save(self.out / CONVERSATIONS, transcript)
             self.progress.done += 1
             return
-        store.append(self.out / FAILURES, transcript)
+        await _save(self.out / FAILURES, transcript)
         state.attempts[job.id] += 1
         if state.attempts[job.id] >= self.spec.max_attempts:
-            store.append(self.out / CONVERSATIONS, transcript)
+            await _save(self.out / CONVERSATIONS, transcript)
             self.progress.failed += 1
         else:
             self.progress.retried += 1
@@ -349,6 +349,11 @@ class Batch:
         tmp = self.out / f".{MANIFEST}.{os.getpid()}.tmp"
         tmp.write_text(json.dumps(manifest, indent=2) + "\n")
         tmp.replace(self.out / MANIFEST)
+
+
+async def _save(path: Path, transcript: Transcript) -> None:
+    """Append a finished conversation, fsync included, off the event loop (other calls go on)."""
+    await asyncio.to_thread(store.append, path, transcript)
 
 
 async def generate_tasks(model: ChatModel, assistant: str, user: str, count: int, seed: int) -> list[str]:

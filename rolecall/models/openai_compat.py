@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletion
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -107,6 +108,7 @@ class OpenAIChatModel(ChatModel):
             "model": self.name,
             "messages": list(messages),
             **settings.model_dump(exclude_none=True, exclude={"extra", "json_schema"}),
+            **settings.extra,
         }
         if settings.json_schema is not None:
             request["response_format"] = self._response_format(settings.json_schema)
@@ -123,7 +125,9 @@ class OpenAIChatModel(ChatModel):
                 with attempt:
                     attempts += 1
                     started = time.perf_counter()
-                    response = await client.chat.completions.create(**request, extra_body=settings.extra or None)
+                    # The SDK's generic `post`: the body is plain JSON already, so this skips the
+                    # typed-params transform, which costs about a millisecond per call at scale.
+                    response = await client.post("/chat/completions", body=request, cast_to=ChatCompletion)
                     if not response.choices:
                         raise ValueError("the response has no choices")
         except openai.APIStatusError as exc:
