@@ -25,9 +25,11 @@ lint: install
 test: lint
 	$(BIN)/pytest
 
-bench: install
+bench: install  # a few minutes; bench/on_task.py (about 20 minutes on the embedded model) runs apart
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/task_graph.py
+	$(BIN)/python bench/harvest.py
+	$(BIN)/python bench/batch.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis
