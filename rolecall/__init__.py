@@ -30,9 +30,11 @@ from rolecall.models import (
 )
 from rolecall.pricing import Price, PriceTable
 from rolecall.roleplay import RolePlay
+from rolecall.society import Member, Society
 from rolecall.spec import RolePlaySpec, load_spec
 from rolecall.tasks import Subtask, TaskGraph
 from rolecall.transcripts import Message, Transcript
+from rolecall.turns import TurnSettings
 
 __all__ = [
     "DONE_TOKEN",
@@ -52,6 +54,7 @@ __all__ = [
     "Limits",
     "LocalModelError",
     "LocalServer",
+    "Member",
     "Message",
     "ModelError",
     "ModelUnavailableError",
@@ -63,11 +66,13 @@ __all__ = [
     "RolePlaySpec",
     "RolecallError",
     "RunError",
+    "Society",
     "SpecError",
     "Subtask",
     "TaskGraph",
     "TaskSpecifier",
     "Transcript",
+    "TurnSettings",
     "Usage",
     "__version__",
     "load_spec",
