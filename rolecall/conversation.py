@@ -114,6 +114,7 @@ class Conversation:
             seed=seed,
             limits=limits.model_dump(),
             done_token=done_token,
+            settings={"guards": self.guard_settings.model_dump()},
         )
         if critic is not None:
             self.transcript.agents.append(AgentInfo(**critic.describe()))

@@ -96,6 +96,7 @@ class RolePlay(Conversation):
         self.params = (params or GenerationParams()).merged(GenerationParams(seed=seed) if seed is not None else None)
         self.context_tokens = context_tokens
         self.assist = assist or Assist()
+        self.transcript.settings["assist"] = self.assist.model_dump()
         self.instructor_cls = instructor_cls
         self.executor_cls = executor_cls
         self.instructor: Instructor | None = None
@@ -132,8 +133,9 @@ class RolePlay(Conversation):
     ) -> RolePlay:
         """A role-play that continues ``transcript`` where it stopped.
 
-        The new conversation carries every saved message, event and subtask status, gets
-        the id ``<old id>-r<n>`` and names the old one in ``parent_id``. ``max_turns`` and
+        The new conversation carries every saved message, event and subtask status, and the
+        saved guard and assist settings (unless ``options`` override them); it gets the id
+        ``<old id>-r<n>`` and names the old one in ``parent_id``. ``max_turns`` and
         ``token_budget`` are what it may spend *beyond* what was already spent (default:
         the original limits again).
         """
@@ -150,7 +152,13 @@ class RolePlay(Conversation):
         spent = transcript.usage.prompt_tokens + transcript.usage.completion_tokens
         extra_budget = token_budget if token_budget is not None else limits.get("token_budget")
         base_id, _, generation = transcript.id.partition("-r")
-        kept = {key: limits[key] for key in ("timeout", "no_progress_turns") if limits.get(key) is not None}
+        kept: dict[str, Any] = {
+            key: limits[key] for key in ("timeout", "no_progress_turns") if limits.get(key) is not None
+        }
+        if "guards" in transcript.settings:
+            kept["guards"] = GuardSettings.model_validate(transcript.settings["guards"])
+        if "assist" in transcript.settings:
+            kept["assist"] = Assist.model_validate(transcript.settings["assist"])
         roleplay = cls(
             transcript.task.original,
             assistant_role=roles["assistant"],

@@ -137,3 +137,15 @@ def test_without_subtasks_the_task_is_a_one_node_graph() -> None:
         ("task", "Write a haiku", "done")
     ]
     assert transcript.task_graph["graph"]["planned"] is False
+
+
+def test_resume_keeps_the_saved_guard_and_assist_settings() -> None:
+    from rolecall import Assist
+
+    stopped = album(
+        ["Instruction: pick colours\nInput: None"], [SOLUTION], max_turns=1, assist=Assist(stops=False, few_shot=True)
+    ).run()
+    resumed = RolePlay.resume(stopped, user_model=ScriptedModel([DONE]), assistant_model=ScriptedModel([]))
+    assert resumed.guard_settings == GuardSettings.off()
+    assert resumed.assist == Assist(stops=False, few_shot=True)
+    assert resumed.transcript.settings == stopped.settings

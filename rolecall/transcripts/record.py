@@ -133,6 +133,7 @@ class Transcript(_Record):
     seed: int | None = None
     done_token: str | None = None
     limits: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict)
     parent_id: str | None = None
     messages: list[Message] = Field(default_factory=list)
     termination: Termination | None = None
