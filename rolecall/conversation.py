@@ -26,6 +26,7 @@ from rolecall.guards import GuardSettings, Side, Turn, Verdict, first_verdict
 from rolecall.models.base import ChatModel, Completion, GenerationParams, Usage
 from rolecall.pricing import PriceTable
 from rolecall.tasks.graph import Subtask, TaskGraph
+from rolecall.transcripts.perspective import NARRATOR
 from rolecall.transcripts.record import (
     FAILED_REASONS,
     AgentInfo,
@@ -40,9 +41,6 @@ from rolecall.transcripts.record import (
 )
 
 log = logging.getLogger(__name__)
-
-#: The speaker name of notes rolecall itself adds to an agent's view.
-NARRATOR = "rolecall"
 
 
 class Limits(BaseModel):

@@ -24,6 +24,7 @@ from rolecall.models.base import ChatModel, GenerationParams, Usage
 from rolecall.pricing import PriceTable
 from rolecall.tasks.graph import Subtask, TaskGraph
 from rolecall.tasks.planner import Planner
+from rolecall.transcripts.perspective import lines_for
 from rolecall.transcripts.record import AgentInfo, Message, Transcript, conversation_id
 
 
@@ -309,25 +310,12 @@ class RolePlay(Conversation):
     # -- views ----------------------------------------------------------------------------
 
     def _instructor_view(self) -> list[Said]:
-        notes: dict[int, list[str]] = {}
-        for event in self.events:
-            if event.kind == "instructor_note":
-                extra = event.model_extra or {}
-                notes.setdefault(int(extra["at"]), []).append(str(extra["text"]))
-        view = [Said(NARRATOR, self.transcript.kickoff or "")]
-        for message in self.messages:
-            view += [Said(NARRATOR, note) for note in notes.get(message.index, ())]
-            view.append(Said(message.speaker, message.content))
-        view += [Said(NARRATOR, note) for note in notes.get(len(self.messages), ())]
-        return view
+        assert self.instructor is not None
+        return [Said(*line) for line in lines_for(self.transcript, name=self.instructor.name, kind="user")]
 
     def _executor_view(self) -> list[Said]:
-        assert self.instructor is not None
-        return [
-            Said(message.speaker, message.content)
-            for message in self.messages
-            if not (message.role == "user" and self.instructor.is_done(message.content))
-        ]
+        assert self.executor is not None
+        return [Said(*line) for line in lines_for(self.transcript, name=self.executor.name, kind="assistant")]
 
     # -- the task graph -------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from rolecall.errors import SpecError
 from rolecall.guards import GuardSettings
 from rolecall.models.base import ChatModel, GenerationParams
 from rolecall.pricing import PriceTable
+from rolecall.transcripts.perspective import lines_for
 from rolecall.transcripts.record import AgentInfo, Message, conversation_id
 from rolecall.turns import TurnSettings, candidates, match_name, rotate, round_robin
 
@@ -171,11 +172,7 @@ class Society(Conversation):
             speaker = await self._next_speaker(message)
 
     def _view(self, speaker: str) -> list[Said]:
-        view = [Said(NARRATOR, self.transcript.kickoff or "")]
-        for message in self.messages:
-            text = message.content if message.speaker == speaker else f"{message.speaker}: {message.content}"
-            view.append(Said(message.speaker, text))
-        return view
+        return [Said(*line) for line in lines_for(self.transcript, name=speaker, kind="member")]
 
     async def _next_speaker(self, last: Message) -> str:
         if self.turn_settings.policy == "round_robin":

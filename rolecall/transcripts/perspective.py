@@ -17,6 +17,9 @@ from rolecall.transcripts.record import AgentInfo, Transcript
 
 ChatRole = Literal["system", "user", "assistant"]
 
+#: The speaker of lines rolecall itself adds to a view (the kickoff, subtask notes).
+NARRATOR = "rolecall"
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -52,29 +55,41 @@ def trained_agent(transcript: Transcript, perspective: str) -> AgentInfo:
     raise SpecError(f"--perspective {perspective!r} names no agent of conversation {transcript.id} ({names})")
 
 
+def lines_for(transcript: Transcript, *, name: str, kind: str) -> list[tuple[str, str]]:
+    """What the agent ``name`` of ``kind`` saw, in order, as (speaker, text) lines.
+
+    The one derivation of an agent's view: the live conversation builds its prompts from
+    it, and harvesting builds training examples from it.
+    """
+    done_token = transcript.done_token or "<TASK_DONE>"
+    notes: dict[int, list[str]] = {}
+    if kind == "user":
+        for event in transcript.events:
+            if event.kind == "instructor_note":
+                extra = event.model_extra or {}
+                notes.setdefault(int(extra["at"]), []).append(str(extra["text"]))
+    lines: list[tuple[str, str]] = []
+    if kind in ("user", "member") and transcript.kickoff:
+        lines.append((NARRATOR, transcript.kickoff))
+    for message in transcript.messages:
+        lines += [(NARRATOR, note) for note in notes.get(message.index, ())]
+        if message.speaker == name:
+            lines.append((name, message.content))
+        elif kind == "assistant" and message.role == "user" and done_token in message.content:
+            continue  # the executor never sees the done token
+        elif kind == "member":
+            lines.append((message.speaker, f"{message.speaker}: {message.content}"))
+        else:
+            lines.append((message.speaker, message.content))
+    lines += [(NARRATOR, note) for note in notes.get(len(transcript.messages), ())]
+    return lines
+
+
 def chat_for(transcript: Transcript, perspective: str) -> Chat | None:
     """The training chat of the agent ``perspective`` names; None when it never spoke."""
     agent = trained_agent(transcript, perspective)
-    done_token = transcript.done_token or "<TASK_DONE>"
-    notes: dict[int, list[str]] = {}
-    for event in transcript.events:
-        extra = event.model_extra or {}
-        if event.kind == "instructor_note" and agent.kind == "user":
-            notes.setdefault(int(extra["at"]), []).append(str(extra["text"]))
-    lines: list[Turn] = []
-    if agent.kind in ("user", "member") and transcript.kickoff:
-        lines.append(Turn("user", transcript.kickoff))
-    for message in transcript.messages:
-        lines += [Turn("user", note) for note in notes.get(message.index, ())]
-        if message.speaker == agent.name:
-            lines.append(Turn("assistant", message.content))
-        elif agent.kind == "assistant" and message.role == "user" and done_token in message.content:
-            continue  # the executor never saw the done token
-        elif agent.kind == "member":
-            lines.append(Turn("user", f"{message.speaker}: {message.content}"))
-        else:
-            lines.append(Turn("user", message.content))
-    turns = _alternating(lines)
+    lines = lines_for(transcript, name=agent.name, kind=agent.kind)
+    turns = _alternating([Turn("assistant" if speaker == agent.name else "user", text) for speaker, text in lines])
     if not any(turn.role == "assistant" for turn in turns):
         return None
     return Chat(transcript.id, agent, [Turn("system", agent.system_prompt), *turns])
