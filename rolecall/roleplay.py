@@ -16,7 +16,7 @@ from typing import Any
 from rolecall.agents.base import Role, Said
 from rolecall.agents.roleplay_agents import DONE_TOKEN, Assist, Executor, Instructor, TaskSpecifier
 from rolecall.agents.templates import prompt
-from rolecall.conversation import NARRATOR, Conversation, Limits
+from rolecall.conversation import Conversation, Limits
 from rolecall.critic import Critic
 from rolecall.errors import SpecError
 from rolecall.guards import GuardSettings
@@ -24,7 +24,7 @@ from rolecall.models.base import ChatModel, GenerationParams, Usage
 from rolecall.pricing import PriceTable
 from rolecall.tasks.graph import Subtask, TaskGraph
 from rolecall.tasks.planner import Planner
-from rolecall.transcripts.perspective import lines_for
+from rolecall.transcripts.perspective import NARRATOR, lines_for
 from rolecall.transcripts.record import AgentInfo, Message, Transcript, conversation_id
 
 

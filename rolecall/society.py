@@ -19,13 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from rolecall.agents.base import Agent, Role, Said
 from rolecall.agents.roleplay_agents import DONE_TOKEN
 from rolecall.agents.templates import prompt, templates
-from rolecall.conversation import NARRATOR, Conversation, Limits
+from rolecall.conversation import Conversation, Limits
 from rolecall.critic import Critic
 from rolecall.errors import SpecError
 from rolecall.guards import GuardSettings
 from rolecall.models.base import ChatModel, GenerationParams
 from rolecall.pricing import PriceTable
-from rolecall.transcripts.perspective import lines_for
+from rolecall.transcripts.perspective import NARRATOR, lines_for
 from rolecall.transcripts.record import AgentInfo, Message, conversation_id
 from rolecall.turns import TurnSettings, candidates, match_name, rotate, round_robin
 
