@@ -30,9 +30,8 @@ import time
 from pathlib import Path
 
 import openai
+from _bare import bare_conversation
 
-from rolecall.agents import Executor, Instructor
-from rolecall.agents.templates import prompt
 from rolecall.batch import Batch, load_batch_spec
 from rolecall.models import OpenAIChatModel
 from rolecall.transcripts import Reader
@@ -83,23 +82,11 @@ def timed_batch(spec: Path, out: Path, url: str, concurrency: int) -> tuple[floa
 
 async def bare(url: str, conversations: int, turns: int, concurrency: int) -> float:
     client = openai.AsyncOpenAI(base_url=url, api_key="none", max_retries=0)
-    instructor = Instructor("User 0", assistant_role="Assistant 0", task="Task number 0").system_prompt
-    executor = Executor("Assistant 0", user_role="User 0", task="Task number 0").system_prompt
     gate = asyncio.Semaphore(concurrency)
 
     async def one() -> None:
         async with gate:
-            user_view = [{"role": "system", "content": instructor}, {"role": "user", "content": prompt("kickoff", {})}]
-            assistant_view = [{"role": "system", "content": executor}]
-            for _ in range(turns):
-                reply = await client.chat.completions.create(model="m", messages=user_view)  # type: ignore[arg-type]
-                text = reply.choices[0].message.content or ""
-                user_view.append({"role": "assistant", "content": text})
-                assistant_view.append({"role": "user", "content": text})
-                reply = await client.chat.completions.create(model="m", messages=assistant_view)  # type: ignore[arg-type]
-                text = reply.choices[0].message.content or ""
-                assistant_view.append({"role": "assistant", "content": text})
-                user_view.append({"role": "user", "content": text})
+            await bare_conversation(client, "Assistant 0", "User 0", "Task number 0", turns)
 
     started = time.perf_counter()
     await asyncio.gather(*(one() for _ in range(conversations)))

@@ -19,10 +19,9 @@ import time
 from pathlib import Path
 
 import openai
+from _bare import bare_conversation
 
 from rolecall import OpenAIChatModel, RolePlay
-from rolecall.agents import Executor, Instructor
-from rolecall.agents.templates import prompt
 
 TASK, ASSISTANT, USER = "Develop a trading bot for the stock market", "Python Programmer", "Stock Trader"
 
@@ -40,22 +39,9 @@ async def with_rolecall(base_url: str, conversations: int, turns: int) -> float:
 
 async def with_bare_client(base_url: str, conversations: int, turns: int) -> float:
     client = openai.AsyncOpenAI(base_url=base_url, api_key="none", max_retries=0)
-    instructor_system = Instructor(USER, assistant_role=ASSISTANT, task=TASK).system_prompt
-    executor_system = Executor(ASSISTANT, user_role=USER, task=TASK).system_prompt
-    kickoff = prompt("kickoff", {})
     started = time.perf_counter()
     for _ in range(conversations):
-        instructor_view = [{"role": "system", "content": instructor_system}, {"role": "user", "content": kickoff}]
-        executor_view = [{"role": "system", "content": executor_system}]
-        for _ in range(turns):
-            response = await client.chat.completions.create(model="bench", messages=instructor_view)  # type: ignore[arg-type]
-            instruction = response.choices[0].message.content or ""
-            instructor_view.append({"role": "assistant", "content": instruction})
-            executor_view.append({"role": "user", "content": instruction})
-            response = await client.chat.completions.create(model="bench", messages=executor_view)  # type: ignore[arg-type]
-            solution = response.choices[0].message.content or ""
-            executor_view.append({"role": "assistant", "content": solution})
-            instructor_view.append({"role": "user", "content": solution})
+        await bare_conversation(client, ASSISTANT, USER, TASK, turns)
     elapsed = time.perf_counter() - started
     await client.close()
     return elapsed

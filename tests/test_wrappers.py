@@ -15,24 +15,22 @@ from rolecall.testing import ScriptedModel
 MESSAGES = [{"role": "user", "content": "x" * 400}]  # about 100 tokens by the estimate
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_requests_per_minute_space_calls_once_the_burst_is_spent(monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = Clock()
-    monkeypatch.setattr(wrappers.time, "monotonic", clock)
-    waits: list[float] = []
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """A fake clock for the rate limiter: sleeping advances it; the sleeps are recorded."""
+    clock = {"now": 1000.0}
+    slept: list[float] = []
 
     async def fake_sleep(seconds: float) -> None:
-        waits.append(seconds)
-        clock.now += seconds
+        slept.append(seconds)
+        clock["now"] += seconds
 
+    monkeypatch.setattr(wrappers.time, "monotonic", lambda: clock["now"])
     monkeypatch.setattr(wrappers.asyncio, "sleep", fake_sleep)
+    return slept
+
+
+def test_requests_per_minute_space_calls_once_the_burst_is_spent(waits: list[float]) -> None:
     model = RateLimited(ScriptedModel(["ok"], repeat_last=True), rpm=6)
 
     async def calls(count: int) -> None:
@@ -43,16 +41,7 @@ def test_requests_per_minute_space_calls_once_the_burst_is_spent(monkeypatch: py
     assert waits == [pytest.approx(10.0), pytest.approx(10.0)]  # 6 at once (a minute's worth), then one per 10 s
 
 
-def test_tokens_per_minute_wait_for_the_estimate_and_settle_on_usage(monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = Clock()
-    monkeypatch.setattr(wrappers.time, "monotonic", clock)
-    waits: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        waits.append(seconds)
-        clock.now += seconds
-
-    monkeypatch.setattr(wrappers.asyncio, "sleep", fake_sleep)
+def test_tokens_per_minute_wait_for_the_estimate_and_settle_on_usage(waits: list[float]) -> None:
     cheap = Completion(text="ok", usage=Usage(prompt_tokens=10, completion_tokens=10))
     model = RateLimited(ScriptedModel([cheap], repeat_last=True), tpm=600)  # 10 tokens a second
     params = GenerationParams(max_tokens=100)  # each call is estimated at 200 tokens, then costs 20
