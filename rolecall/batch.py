@@ -20,7 +20,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -176,19 +175,21 @@ class Progress:
 
 @dataclass
 class _State:
-    done: set[str]
+    """Which ids are finished (with their status) and how often each failed: kept up to date in memory."""
+
+    statuses: dict[str, str]
     attempts: Counter[str]
 
 
 def _scan(out: Path) -> _State:
-    """What earlier runs finished (any status) and how often each id failed."""
-    done: set[str] = set()
+    """What earlier runs finished and how often each id failed; each file is read once."""
+    statuses: dict[str, str] = {}
     attempts: Counter[str] = Counter()
     if (out / CONVERSATIONS).exists():
-        done = {transcript.id for transcript in store.read(out / CONVERSATIONS)}
+        statuses = {transcript.id: transcript.status for transcript in store.read(out / CONVERSATIONS)}
     if (out / FAILURES).exists():
         attempts = Counter(transcript.id for transcript in store.read(out / FAILURES))
-    return _State(done, attempts)
+    return _State(statuses, attempts)
 
 
 class Batch:
@@ -224,9 +225,9 @@ class Batch:
         store.ensure_writable(self.out, "batch")
         tasks = await self._tasks()
         jobs = plan(self.spec, self.assistants, self.users, tasks)
-        self._write_manifest(jobs, finished=False)
         state = _scan(self.out)
-        todo = [job for job in jobs if job.id not in state.done and (only is None or job.id in only)]
+        self._write_manifest(jobs, state, finished=False)
+        todo = [job for job in jobs if job.id not in state.statuses and (only is None or job.id in only)]
         self.progress.planned = len(jobs) if only is None else len(only)
         self.progress.skipped = self.progress.planned - len(todo)
         self.on_change(self.progress)
@@ -242,7 +243,7 @@ class Batch:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
-            self._write_manifest(jobs, finished=True)
+            self._write_manifest(jobs, state, finished=True)
         return self.progress
 
     async def _worker(self, queue: asyncio.Queue[Job], state: _State) -> None:
@@ -284,12 +285,14 @@ class Batch:
             return
         if transcript.status == "ok":
             await _save(self.out / CONVERSATIONS, transcript)
+            state.statuses[job.id] = "ok"
             self.progress.done += 1
             return
         await _save(self.out / FAILURES, transcript)
         state.attempts[job.id] += 1
         if state.attempts[job.id] >= self.spec.max_attempts:
             await _save(self.out / CONVERSATIONS, transcript)
+            state.statuses[job.id] = "failed"
             self.progress.failed += 1
         else:
             self.progress.retried += 1
@@ -321,15 +324,10 @@ class Batch:
         await asyncio.gather(*(generate(pair) for pair in missing))
         return saved
 
-    def _write_manifest(self, jobs: Sequence[Job], *, finished: bool) -> None:
-        state = _scan(self.out)
+    def _write_manifest(self, jobs: Sequence[Job], state: _State, *, finished: bool) -> None:
         planned = {job.id for job in jobs}
-        ok = failed = 0
-        if (self.out / CONVERSATIONS).exists():
-            for transcript in store.read(self.out / CONVERSATIONS):
-                if transcript.id in planned:
-                    ok += transcript.status == "ok"
-                    failed += transcript.status == "failed"
+        finished_statuses = [status for id, status in state.statuses.items() if id in planned]
+        ok, failed = finished_statuses.count("ok"), finished_statuses.count("failed")
         manifest = {
             "rolecall_version": __version__,
             "spec": self.spec.model_dump(mode="json"),
@@ -340,7 +338,7 @@ class Batch:
                 "planned": len(jobs),
                 "done": ok,
                 "failed": failed,
-                "remaining": len(planned - state.done),
+                "remaining": len(planned - state.statuses.keys()),
                 "failed_attempts": sum(state.attempts.values()),
             },
             "stopped": self.progress.stopped,
@@ -391,8 +389,3 @@ def summary(progress: Progress) -> str:
         f"of {progress.planned} planned in {elapsed:.1f}s ({rate:.2f} conversations/s, {progress.tokens:,} tokens, "
         f"${progress.cost_usd:.4f}){stopped}"
     )
-
-
-def batch_info(out: Path) -> dict[str, Any]:
-    """The manifest of a batch folder."""
-    return dict(json.loads((out / MANIFEST).read_text()))

@@ -44,11 +44,11 @@ def run_on_ray(
         driver = Batch(spec, assistants, users, out, model, concurrency=concurrency, spec_text=spec_text)
         tasks = asyncio.run(driver._tasks())
         jobs = plan(spec, assistants, users, tasks)
-        done = _scan(out).done
-        todo = [job.id for job in jobs if job.id not in done]
+        state = _scan(out)
+        todo = [job.id for job in jobs if job.id not in state.statuses]
         progress = Progress(planned=len(jobs), skipped=len(jobs) - len(todo))
         if not todo:
-            driver._write_manifest(jobs, finished=True)
+            driver._write_manifest(jobs, state, finished=True)
             return progress
         started_here = not ray.is_initialized()
         env = {"OPENAI_API_KEY": endpoint.api_key} if endpoint.api_key else {}
@@ -72,7 +72,7 @@ def run_on_ray(
             if started_here:
                 ray.shutdown()
         driver.progress = progress
-        driver._write_manifest(jobs, finished=True)
+        driver._write_manifest(jobs, _scan(out), finished=True)  # the shards wrote: read once more
     return progress
 
 

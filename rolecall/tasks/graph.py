@@ -268,13 +268,6 @@ class TaskGraph:
                 skipped.append(other)
         return skipped
 
-    def reopen(self, id: str) -> Subtask:
-        """Put an active subtask back to pending (used when a conversation is resumed)."""
-        subtask = self._require_active(id)
-        self._set(subtask, "pending")
-        heapq.heappush(self._ready_heap, (self._order[id], id))
-        return subtask
-
     def _require_active(self, id: str) -> Subtask:
         subtask = self[id]
         if subtask.status != "active":

@@ -9,7 +9,6 @@ variety), or from an LLM judge through any configured model, metered and recorde
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from rolecall.guards import _REFUSAL, body, normalize, similarity
@@ -96,10 +95,3 @@ class Judge:
         found = re.search(r"\d+", completion.text)
         grade = min(10, max(1, int(found.group()))) if found else 1
         return (grade - 1) / 9
-
-
-def drop_counts(reasons: Iterable[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for reason in reasons:
-        counts[reason] = counts.get(reason, 0) + 1
-    return dict(sorted(counts.items()))
