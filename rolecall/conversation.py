@@ -84,10 +84,15 @@ class Conversation:
         critic: Critic | None = None,
         prices: PriceTable | None = None,
         graph: TaskGraph | None = None,
+        params: GenerationParams | None = None,
+        context_tokens: int | None = None,
     ) -> None:
         if not task.strip():
             raise ValueError("the task is empty")
         self.task = task.strip()
+        #: Sampling parameters every agent starts from; the seed, when given, is one of them.
+        self.params = (params or GenerationParams()).merged(GenerationParams(seed=seed) if seed is not None else None)
+        self.context_tokens = context_tokens
         self.limits = limits
         self.seed = seed
         self.done_token = done_token

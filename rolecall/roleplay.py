@@ -88,14 +88,12 @@ class RolePlay(Conversation):
             )  # fmt: skip
         super().__init__(
             task, id=id, limits=limits, seed=seed, done_token=done_token, guards=guards, critic=critic,
-            prices=prices, graph=graph,
+            prices=prices, graph=graph, params=params, context_tokens=context_tokens,
         )  # fmt: skip
         self.specify_task = specify_task
         self.word_limit = word_limit
         self.plan = plan
         self.max_subtasks = max_subtasks
-        self.params = (params or GenerationParams()).merged(GenerationParams(seed=seed) if seed is not None else None)
-        self.context_tokens = context_tokens
         self.assist = assist or Assist()
         self.transcript.settings["assist"] = self.assist.model_dump()
         self.instructor_cls = instructor_cls

@@ -114,10 +114,9 @@ class Society(Conversation):
         if id is None:
             id = uuid.uuid4().hex[:16] if seed is None else conversation_id(sorted(names), task.strip(), sample, seed)
         super().__init__(
-            task, id=id, limits=limits, seed=seed, done_token=done_token, guards=guards, critic=critic, prices=prices
-        )
-        self.params = (params or GenerationParams()).merged(GenerationParams(seed=seed) if seed is not None else None)
-        self.context_tokens = context_tokens
+            task, id=id, limits=limits, seed=seed, done_token=done_token, guards=guards, critic=critic,
+            prices=prices, params=params, context_tokens=context_tokens,
+        )  # fmt: skip
         self.agents: dict[str, MemberAgent] = {}
         self.moderator: Agent | None = None
         self._handovers: Counter[str] = Counter()
