@@ -29,10 +29,12 @@ from rolecall.agents.roleplay_agents import DONE_TOKEN, Assist
 from rolecall.agents.templates import prompt
 from rolecall.errors import SpecError
 from rolecall.guards import GuardSettings
+from rolecall.limits import MAX_BATCH_CONVERSATIONS, MAX_COST_USD, MAX_SEED, MAX_TOKENS, MAX_TURNS
 from rolecall.models.base import ChatModel, GenerationParams
 from rolecall.models.wrappers import Budgeted, BudgetExhausted
 from rolecall.pricing import Price, PriceTable
 from rolecall.roleplay import RolePlay
+from rolecall.secrets import clean, write_text
 from rolecall.spec import describe_validation_error, read_yaml
 from rolecall.transcripts import store
 from rolecall.transcripts.record import Transcript, conversation_id
@@ -43,39 +45,41 @@ CONVERSATIONS = "conversations.jsonl"
 FAILURES = "failures.jsonl"
 TASKS = "tasks.jsonl"
 MANIFEST = "manifest.json"
+#: A file of roles holds one role per line; more than this is not a list of roles.
+MAX_ROLE_FILE_BYTES = 4 << 20
 
 
 class Budget(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    tokens: int | None = Field(default=None, gt=0)
-    cost_usd: float | None = Field(default=None, gt=0)
+    tokens: int | None = Field(default=None, gt=0, le=MAX_TOKENS)
+    cost_usd: float | None = Field(default=None, gt=0, le=MAX_COST_USD)
 
 
 class BatchSpec(BaseModel):
     """The spec of ``rolecall batch``: role lists, tasks, samples, limits."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     assistant_roles: list[str] | str
     user_roles: list[str] | str
     tasks: list[str] | None = None
     tasks_per_pair: int | None = Field(default=None, gt=0, le=100)
-    samples: int = Field(default=1, gt=0)
-    max_turns: int = Field(default=10, gt=0)
-    seed: int = 0
+    samples: int = Field(default=1, gt=0, le=100_000)
+    max_turns: int = Field(default=10, gt=0, le=MAX_TURNS)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     model: str | None = None
     base_url: str | None = None
     params: GenerationParams = Field(default_factory=GenerationParams)
     guards: GuardSettings = Field(default_factory=GuardSettings)
     assist: Assist = Field(default_factory=Assist)
     done_token: str = Field(default=DONE_TOKEN, min_length=1)
-    token_budget: int | None = Field(default=None, gt=0, description="per conversation")
+    token_budget: int | None = Field(default=None, gt=0, le=MAX_TOKENS, description="per conversation")
     budget: Budget = Field(default_factory=Budget)
     prices: dict[str, Price] = Field(default_factory=dict)
-    rpm: float | None = Field(default=None, gt=0)
-    tpm: float | None = Field(default=None, gt=0)
-    max_attempts: int = Field(default=3, gt=0)
+    rpm: float | None = Field(default=None, gt=0, le=1e9)
+    tpm: float | None = Field(default=None, gt=0, le=1e12)
+    max_attempts: int = Field(default=3, gt=0, le=100)
 
     @field_validator("tasks")
     @classmethod
@@ -121,6 +125,9 @@ def load_batch_spec(path: str | Path) -> tuple[BatchSpec, list[str], list[str]]:
         raise SpecError(f"{path}: {describe_validation_error(exc)}") from None
     assistants = _roles(spec.assistant_roles, "assistant_roles", path.parent)
     users = _roles(spec.user_roles, "user_roles", path.parent)
+    planned = len(assistants) * len(users) * len(spec.tasks or [None] * (spec.tasks_per_pair or 1)) * spec.samples
+    if planned > MAX_BATCH_CONVERSATIONS:
+        raise SpecError(f"{path}: plans {planned:,} conversations; at most {MAX_BATCH_CONVERSATIONS:,} per batch")
     return spec, assistants, users
 
 
@@ -128,9 +135,15 @@ def _roles(value: list[str] | str, field_name: str, base: Path) -> list[str]:
     if isinstance(value, str):
         file = base / value
         try:
-            value = [line.strip() for line in file.read_text(encoding="utf-8").splitlines()]
-        except OSError as exc:
-            raise SpecError(f"{field_name}: cannot read {file}: {exc.strerror}") from None
+            with file.open("rb") as handle:
+                raw = handle.read(MAX_ROLE_FILE_BYTES + 1)
+            if len(raw) > MAX_ROLE_FILE_BYTES:
+                raise SpecError(f"{field_name}: {file} is larger than {MAX_ROLE_FILE_BYTES >> 20} MiB")
+            value = [line.strip() for line in raw.decode("utf-8").splitlines()]
+        except (OSError, ValueError) as exc:
+            raise SpecError(f"{field_name}: cannot read {file}: {getattr(exc, 'strerror', None) or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise SpecError(f"{field_name}: {file} is not UTF-8 text (byte {exc.start})") from None
     roles = [role.strip() for role in value if role.strip()]
     if not roles:
         raise SpecError(f"{field_name}: the list of roles is empty")
@@ -319,7 +332,8 @@ class Batch:
                 )
             saved[pair] = tasks
             with path.open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps({"assistant_role": pair[0], "user_role": pair[1], "tasks": tasks}) + "\n")
+                record = {"assistant_role": pair[0], "user_role": pair[1], "tasks": tasks}
+                handle.write(clean(json.dumps(record)) + "\n")
 
         await asyncio.gather(*(generate(pair) for pair in missing))
         return saved
@@ -345,7 +359,7 @@ class Batch:
             "finished": finished,
         }
         tmp = self.out / f".{MANIFEST}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+        write_text(tmp, json.dumps(manifest, indent=2) + "\n")
         tmp.replace(self.out / MANIFEST)
 
 

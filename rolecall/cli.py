@@ -29,6 +29,7 @@ from rolecall.models.base import ChatModel
 from rolecall.models.endpoint import open_model, resolve_endpoint
 from rolecall.models.local import LocalServer
 from rolecall.roleplay import RolePlay
+from rolecall.secrets import ScrubbingFilter, clean
 from rolecall.spec import SocietySpec, Spec, load_spec, parse_spec
 from rolecall.tasks.graph import TaskGraph
 from rolecall.transcripts import store
@@ -152,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(highlight=False)
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(ScrubbingFilter())
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         args = build_parser().parse_args(argv)
@@ -174,8 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _error(message: str) -> None:
-    """One plain line on stderr: never wrapped, never styled."""
-    print(f"rolecall: {message}", file=sys.stderr)
+    """One plain line on stderr: never wrapped, never styled, never holding a secret."""
+    line = clean(message).replace("\r", "\\r").replace("\n", "\\n")
+    print(f"rolecall: {line}", file=sys.stderr)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -238,8 +242,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_resume(args: argparse.Namespace, console: Console) -> int:
-    source = Path(args.file)
-    saved = store.find(source, args.id)
+    saved, source = _find(args.file, args.id)
     out = args.out or source
     _check_writable(out)
     endpoint = resolve_endpoint(base_url=args.base_url, model=args.model)
@@ -291,9 +294,27 @@ async def _show_live(roleplay: Conversation, console: Console, *, quiet: bool) -
             console.print(render_graph(roleplay.graph))
 
 
+def _find(path: str | Path, conversation_id: str | None) -> tuple[Transcript, Path]:
+    """One saved conversation and its file (see :func:`store.locate`), reporting unreadable lines."""
+    reader = store.Reader()
+    try:
+        return store.locate(path, conversation_id, reader=reader)
+    finally:
+        _report_unreadable(reader)
+
+
+def _report_unreadable(reader: store.Reader, *, limit: int = 20) -> None:
+    for bad in reader.bad[:limit]:
+        _error(f"skipped {bad}")
+    if len(reader.bad) > limit:
+        _error(f"skipped {len(reader.bad) - limit} more unreadable lines")
+
+
 def cmd_show(args: argparse.Namespace, console: Console) -> int:
     if args.id is None:
-        transcripts = list(store.read(args.file))
+        reader = store.Reader()
+        transcripts = list(reader.read([args.file]))
+        _report_unreadable(reader)
         if not transcripts:
             raise SpecError(f"{args.file}: no conversation")
         if len(transcripts) > 1:
@@ -301,12 +322,12 @@ def cmd_show(args: argparse.Namespace, console: Console) -> int:
             console.print(f"[dim]{len(transcripts)} conversations; showing the last (choose with --id)[/dim]")
         console.print(render_transcript(transcripts[-1]))
         return EXIT_OK
-    console.print(render_transcript(store.find(args.file, args.id)))
+    console.print(render_transcript(_find(args.file, args.id)[0]))
     return EXIT_OK
 
 
 def cmd_tasks(args: argparse.Namespace, console: Console) -> int:
-    transcript: Transcript = store.find(args.file, args.id)
+    transcript, _ = _find(args.file, args.id)
     if transcript.task_graph is None:
         raise SpecError(f"{args.file}: conversation {transcript.id} has no task graph")
     graph = TaskGraph.from_node_link(transcript.task_graph)
@@ -341,6 +362,8 @@ def cmd_harvest(args: argparse.Namespace, console: Console) -> int:
         report = harvest(args.paths, args.out, options)
     for bad in report.malformed[:20]:
         _error(f"skipped {bad}")
+    if len(report.malformed) > 20:
+        _error(f"skipped {len(report.malformed) - 20} more unreadable lines")
     dropped = ", ".join(f"{reason} {count}" for reason, count in sorted(report.dropped.items())) or "none"
     rows = ", ".join(f"{split} {count}" for split, count in sorted(report.rows.items())) or "no rows"
     console.print(
@@ -355,8 +378,7 @@ def cmd_stats(args: argparse.Namespace, console: Console) -> int:
     reader = store.Reader()
     stats = collect(reader.read(args.paths))
     stats.malformed = len(reader.bad)
-    for bad in reader.bad[:20]:
-        _error(f"skipped {bad}")
+    _report_unreadable(reader)
     console.print(render(stats))
     if args.plot:
         plot(stats, args.plot)

@@ -23,6 +23,7 @@ from rolecall.agents.base import Agent, Said
 from rolecall.critic import Critic
 from rolecall.errors import RunError
 from rolecall.guards import GuardSettings, Side, Turn, Verdict, first_verdict
+from rolecall.limits import MAX_COST_USD, MAX_SECONDS, MAX_TOKENS, MAX_TURNS
 from rolecall.models.base import ChatModel, Completion, GenerationParams, Usage
 from rolecall.pricing import PriceTable
 from rolecall.tasks.graph import Subtask, TaskGraph
@@ -46,13 +47,13 @@ log = logging.getLogger(__name__)
 class Limits(BaseModel):
     """The layered stops; the first one reached ends the conversation."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    max_turns: int = Field(default=10, gt=0)
-    token_budget: int | None = Field(default=None, gt=0)
-    cost_budget: float | None = Field(default=None, gt=0)
-    timeout: float | None = Field(default=None, gt=0)
-    no_progress_turns: int | None = Field(default=None, gt=0)
+    max_turns: int = Field(default=10, gt=0, le=MAX_TURNS)
+    token_budget: int | None = Field(default=None, gt=0, le=MAX_TOKENS)
+    cost_budget: float | None = Field(default=None, gt=0, le=MAX_COST_USD)
+    timeout: float | None = Field(default=None, gt=0, le=MAX_SECONDS)
+    no_progress_turns: int | None = Field(default=None, gt=0, le=MAX_TURNS)
 
 
 class GuardStop(Exception):

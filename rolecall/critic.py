@@ -24,7 +24,7 @@ _NUMBER = re.compile(r"\d+")
 class CriticSettings(BaseModel):
     """The spec's ``critic:`` section."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     role: str = "Critic"
     mode: Literal["pick", "review"] = "review"

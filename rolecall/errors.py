@@ -42,3 +42,10 @@ class ModelUnavailableError(RunError):
 
 class LocalModelError(RunError):
     """The embedded model is not installed or its server would not start."""
+
+
+def shorten(value: object, limit: int = 60) -> str:
+    """``value`` fit for a one-line message: on one line, cut to ``limit`` characters."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"

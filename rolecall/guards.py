@@ -296,7 +296,7 @@ GUARDS: dict[str, type[Guard]] = {
 class GuardSettings(BaseModel):
     """Which guards run and what each does; the spec's ``guards:`` section."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     enabled: bool = True
     max_reasks: int = Field(default=2, ge=0, le=10)

@@ -18,10 +18,10 @@ from rolecall.models.local import LOCAL_MODEL_NAME
 class Price(BaseModel):
     """USD per million prompt and completion tokens."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
-    prompt: float = Field(ge=0)
-    completion: float = Field(ge=0)
+    prompt: float = Field(ge=0, le=100_000)
+    completion: float = Field(ge=0, le=100_000)
 
 
 class PriceTable:

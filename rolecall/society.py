@@ -33,7 +33,7 @@ from rolecall.turns import TurnSettings, candidates, match_name, rotate, round_r
 class Member(BaseModel):
     """One member of a society: a unique name and the role it plays."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = Field(min_length=1)
     role: str = Field(min_length=1)

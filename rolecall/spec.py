@@ -18,8 +18,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from rolecall.agents.base import Role
 from rolecall.agents.roleplay_agents import DONE_TOKEN, Assist
 from rolecall.critic import Critic, CriticSettings
-from rolecall.errors import SpecError
+from rolecall.errors import SpecError, shorten
 from rolecall.guards import GuardSettings
+from rolecall.limits import MAX_CONTEXT_TOKENS, MAX_COST_USD, MAX_SECONDS, MAX_SEED, MAX_TOKENS, MAX_TURNS
 from rolecall.models.base import ChatModel, GenerationParams
 from rolecall.pricing import Price, PriceTable
 from rolecall.roleplay import RolePlay
@@ -41,7 +42,7 @@ NonBlank = Annotated[str, AfterValidator(_not_blank)]
 class AgentSpec(BaseModel):
     """One side of the role-play."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     role: NonBlank
     description: str | None = None
@@ -51,13 +52,13 @@ class AgentSpec(BaseModel):
 
 
 class SubtaskSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     id: str = Field(min_length=1)
     title: str = Field(min_length=1)
     description: str | None = None
     after: list[str] = Field(default_factory=list)
-    max_turns: int | None = Field(default=None, gt=0)
+    max_turns: int | None = Field(default=None, gt=0, le=MAX_TURNS)
 
     @model_validator(mode="before")
     @classmethod
@@ -85,20 +86,20 @@ class SubtaskSpec(BaseModel):
 class _Spec(BaseModel):
     """Fields every conversation spec shares."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     task: NonBlank
     model: str | None = None
     base_url: str | None = None
     params: GenerationParams = Field(default_factory=GenerationParams)
-    max_turns: int = Field(default=10, gt=0)
-    token_budget: int | None = Field(default=None, gt=0)
-    cost_budget: float | None = Field(default=None, gt=0)
-    timeout: float | None = Field(default=None, gt=0)
-    no_progress_turns: int | None = Field(default=None, gt=0)
-    seed: int | None = None
-    done_token: str = Field(default=DONE_TOKEN, min_length=1)
-    context_tokens: int | None = Field(default=None, gt=255)
+    max_turns: int = Field(default=10, gt=0, le=MAX_TURNS)
+    token_budget: int | None = Field(default=None, gt=0, le=MAX_TOKENS)
+    cost_budget: float | None = Field(default=None, gt=0, le=MAX_COST_USD)
+    timeout: float | None = Field(default=None, gt=0, le=MAX_SECONDS)
+    no_progress_turns: int | None = Field(default=None, gt=0, le=MAX_TURNS)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    done_token: str = Field(default=DONE_TOKEN, min_length=1, max_length=200)
+    context_tokens: int | None = Field(default=None, gt=255, le=MAX_CONTEXT_TOKENS)
     guards: GuardSettings = Field(default_factory=GuardSettings)
     critic: CriticSettings | None = None
     prices: dict[str, Price] = Field(default_factory=dict)
@@ -129,10 +130,10 @@ class RolePlaySpec(_Spec):
     assistant: AgentSpec
     user: AgentSpec
     specify_task: bool = False
-    word_limit: int = Field(default=50, gt=0)
+    word_limit: int = Field(default=50, gt=0, le=2000)
     plan: bool = False
     max_subtasks: int = Field(default=6, gt=0, le=30)
-    subtasks: list[SubtaskSpec] | None = None
+    subtasks: list[SubtaskSpec] | None = Field(default=None, max_length=500)
     assist: Assist = Field(default_factory=Assist)
 
     def graph(self) -> TaskGraph | None:
@@ -172,10 +173,10 @@ class RolePlaySpec(_Spec):
 class SocietySpec(_Spec):
     """More than two agents with a turn policy."""
 
-    agents: list[Member] = Field(min_length=2)
+    agents: list[Member] = Field(min_length=2, max_length=64)
     turns: TurnSettings = Field(default_factory=TurnSettings)
     lead: str | None = None
-    max_turns: int = Field(default=12, gt=0)
+    max_turns: int = Field(default=12, gt=0, le=MAX_TURNS)
 
     def build(self, model: ChatModel) -> Society:
         """The society this spec describes, talking to ``model``."""
@@ -185,17 +186,82 @@ class SocietySpec(_Spec):
 Spec = RolePlaySpec | SocietySpec
 
 
+#: Bounds on a spec file: its size, how deeply it nests, and how many values it holds once
+#: YAML aliases are expanded (so an alias bomb is refused before anything walks it).
+MAX_SPEC_BYTES = 1 << 20
+MAX_SPEC_DEPTH = 64
+MAX_SPEC_VALUES = 200_000
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing documents nested deeper than ``MAX_SPEC_DEPTH``."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_SPEC_DEPTH:
+                raise SpecError(f"nested more than {MAX_SPEC_DEPTH} levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values ``node`` holds with every alias expanded (each shared node counted once per use)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(item, sizes) for item in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(key, sizes) + _expanded_size(value, sizes) for key, value in node.value)
+    sizes[id(node)] = size
+    return size
+
+
 def read_yaml(path: str | Path) -> Any:
-    """A YAML file's data; an unreadable or malformed file is a one-line ``SpecError``."""
+    """A YAML file's data; any file that is not a sane YAML document is a one-line ``SpecError``."""
     path = Path(path)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_SPEC_BYTES + 1)
     except OSError as exc:
-        raise SpecError(f"{path}: cannot read: {exc.strerror}") from None
+        raise SpecError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(f"{path}: larger than {MAX_SPEC_BYTES >> 20} MiB; a spec is a short YAML file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    return parse_yaml(text, source=str(path))
+
+
+def parse_yaml(text: str, *, source: str = "spec") -> Any:
+    """YAML text as data, within the bounds above; every problem is a one-line ``SpecError``."""
+    loader = _BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}) > MAX_SPEC_VALUES:
+            raise SpecError(f"more than {MAX_SPEC_VALUES:,} values once aliases are expanded")
+        return loader.construct_document(node)
+    except SpecError as exc:
+        raise SpecError(f"{source}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise SpecError(f"{path}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SpecError(f"{source}:{where} is not valid YAML: {problem}") from None
+    except (ValueError, OverflowError) as exc:  # e.g. an integer of thousands of digits
+        raise SpecError(f"{source}: a value cannot be read: {exc}") from None
+    except RecursionError:
+        raise SpecError(f"{source}: nested too deeply") from None
+    finally:
+        loader.dispose()
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -225,7 +291,7 @@ def parse_spec(data: Any, *, source: str = "spec") -> Spec:
 def describe_validation_error(exc: ValidationError) -> str:
     """The first problem of a pydantic error as 'field.path: what is wrong'."""
     first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    where = ".".join(shorten(part, 40) for part in first["loc"]) or "(top level)"
     message = first["msg"]
     if first["type"] == "extra_forbidden":
         message = "unknown field"

@@ -23,7 +23,7 @@ Policy = Literal["round_robin", "moderator", "graph"]
 class TurnSettings(BaseModel):
     """The spec's ``turns:`` section."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     policy: Policy = "round_robin"
     transitions: dict[str, list[str]] = Field(default_factory=dict)

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from rolecall.errors import GraphError
 from rolecall.tasks.graph import Subtask, TaskGraph
 from rolecall.transcripts.record import Event, Message, Transcript
 
@@ -86,8 +87,12 @@ def render_transcript(transcript: Transcript) -> RenderableType:
     speakers: list[str] = []
     parts: list[RenderableType] = [header]
     parts += [render_message(message, speakers) for message in transcript.messages]
-    if transcript.task_graph and transcript.task_graph.get("graph", {}).get("planned"):
-        parts.append(render_graph(TaskGraph.from_node_link(transcript.task_graph)))
+    graph_info = (transcript.task_graph or {}).get("graph")
+    if isinstance(graph_info, dict) and graph_info.get("planned"):
+        try:
+            parts.append(render_graph(TaskGraph.from_node_link(transcript.task_graph or {})))
+        except GraphError as exc:
+            parts.append(Text(f"task graph unreadable: {exc}", style="red"))
     parts.append(render_ending(transcript))
     return Group(*parts)
 

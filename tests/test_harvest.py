@@ -248,7 +248,8 @@ def test_secrets_are_scrubbed_and_counted(tmp_path: Path) -> None:
     transcript = roleplay()
     transcript.messages[1].content += " Use key sk-proj-abcdefghijklmnopqrstuvwx and hf_" + "a" * 34
     transcript.messages[3].content += " AKIAABCDEFGHIJKLMNOP"
-    source = write(tmp_path / "in.jsonl", [transcript])
+    source = tmp_path / "in.jsonl"  # written by another tool: rolecall's own store scrubs on the way in
+    source.write_text(transcript.to_json() + "\n")
     report = harvest([source], tmp_path / "out", HarvestOptions())
     text = (tmp_path / "out" / "train.jsonl").read_text()
     assert report.secrets_scrubbed == 3

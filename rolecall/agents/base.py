@@ -23,7 +23,7 @@ DEFAULT_REPLY_TOKENS = 512
 class Role(BaseModel):
     """Who an agent plays: a name such as "Stock Trader" and an optional description."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
     name: str = Field(min_length=1)
     description: str | None = None

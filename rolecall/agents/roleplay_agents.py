@@ -40,7 +40,7 @@ class Assist(BaseModel):
     Schema (constrained decoding on llama.cpp and OpenAI) and rendered back to plain text.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     stops: bool = True
     few_shot: bool = False

@@ -14,6 +14,8 @@ from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rolecall.limits import MAX_REPLY_TOKENS
+
 
 class ChatMessage(TypedDict):
     """One message as the chat completions protocol carries it."""
@@ -44,13 +46,13 @@ class Usage(BaseModel):
 class GenerationParams(BaseModel):
     """Sampling parameters passed through to the endpoint; ``extra`` goes verbatim."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, gt=0, le=1)
-    max_tokens: int | None = Field(default=None, gt=0)
-    seed: int | None = None
-    stop: list[str] | None = None
+    max_tokens: int | None = Field(default=None, gt=0, le=MAX_REPLY_TOKENS)
+    seed: int | None = Field(default=None, ge=-(2**63), lt=2**63)
+    stop: list[str] | None = Field(default=None, max_length=16)
     #: A JSON Schema the reply must follow (constrained decoding where the server supports it).
     json_schema: dict[str, Any] | None = None
     extra: dict[str, Any] = Field(default_factory=dict)

@@ -21,6 +21,7 @@ from typing import Any
 from rolecall.errors import RunError
 from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams, Usage
 from rolecall.pricing import PriceTable
+from rolecall.secrets import clean
 
 
 class BudgetExhausted(RunError):
@@ -152,7 +153,7 @@ class Cached(_Wrapper):
             return Completion.model_validate_json(row[0])
         self.misses += 1
         completion = await self.inner.complete(messages, params=params)
-        self._db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, completion.model_dump_json()))
+        self._db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, clean(completion.model_dump_json())))
         return completion
 
     async def aclose(self) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rolecall.errors import GraphError
 from rolecall.transcripts.record import utc_now
@@ -292,20 +292,33 @@ class TaskGraph:
 
     @classmethod
     def from_node_link(cls, data: dict[str, Any]) -> TaskGraph:
-        """Rebuild a graph saved by :meth:`to_node_link`, statuses included."""
-        graph = cls()
+        """Rebuild a graph saved by :meth:`to_node_link`, statuses included.
+
+        Whatever ``data`` holds (it comes from files), the answer is a graph or a ``GraphError``.
+        """
         try:
-            nodes = data["nodes"]
-            links = data.get("links", data.get("edges", []))
-        except (KeyError, TypeError) as exc:
-            raise GraphError(f"not a node-link task graph: missing {exc}") from None
+            return cls._from_node_link(data)
+        except GraphError:
+            raise
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise GraphError(f"not a node-link task graph: node {where}: {first['msg']}") from None
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+            raise GraphError(f"not a node-link task graph ({type(exc).__name__}: {exc})") from None
+
+    @classmethod
+    def _from_node_link(cls, data: dict[str, Any]) -> TaskGraph:
+        graph = cls()
+        nodes = data["nodes"]
+        links = data.get("links", data.get("edges", []))
         after: dict[str, list[str]] = {}
         for link in links:
-            after.setdefault(link["target"], []).append(link["source"])
+            after.setdefault(str(link["target"]), []).append(link["source"])
         for node in nodes:
             fields = dict(node)
             fields.setdefault("title", str(fields.get("id")))
-            fields["after"] = fields.get("after") or after.get(fields["id"], [])
+            fields["after"] = fields.get("after") or after.get(str(fields.get("id")), [])
             graph.add_subtask(Subtask.model_validate(fields))
         return graph.validate()
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from rolecall._version import __version__
+from rolecall.secrets import write_text
 
 if TYPE_CHECKING:
     from rolecall.transcripts.harvest import HarvestOptions, HarvestReport
@@ -103,10 +104,10 @@ def axolotl_snippet(out: Path, report: HarvestReport) -> str:
 
 def write_card(out: Path, report: HarvestReport, options: HarvestOptions) -> None:
     """Write README.md, dataset_info.json, axolotl.yaml and harvest_report.json into ``out``."""
-    (out / "harvest_report.json").write_text(json.dumps(report.as_dict(), indent=2) + "\n")
-    (out / "dataset_info.json").write_text(json.dumps(dataset_info(report), indent=2) + "\n")
-    (out / "axolotl.yaml").write_text(axolotl_snippet(out, report))
-    (out / "README.md").write_text(_card(report, options))
+    write_text(out / "harvest_report.json", json.dumps(report.as_dict(), indent=2) + "\n")
+    write_text(out / "dataset_info.json", json.dumps(dataset_info(report), indent=2) + "\n")
+    write_text(out / "axolotl.yaml", axolotl_snippet(out, report))
+    write_text(out / "README.md", _card(report, options))
 
 
 def _card(report: HarvestReport, options: HarvestOptions) -> str:

@@ -18,16 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from rolecall.errors import SpecError
+from rolecall.errors import RolecallError, SpecError
+from rolecall.secrets import scrub, scrub_data
 from rolecall.transcripts.dedup import Deduplicator, DedupReport
 from rolecall.transcripts.formats import FORMATS, ROWS, Loss
 from rolecall.transcripts.parquet import ParquetSink, flatten
 from rolecall.transcripts.perspective import Chat, chat_for
 from rolecall.transcripts.quality import Judge, QualityFloor, heuristic_score
 from rolecall.transcripts.record import Transcript
-from rolecall.transcripts.secrets import might_hold_secrets, scrub
 from rolecall.transcripts.split import group_of, split_of
-from rolecall.transcripts.store import Reader, ensure_writable, expand
+from rolecall.transcripts.store import MAX_LINE_BYTES, Reader, ensure_writable, expand
 
 _PARENT = re.compile(rb'"parent_id":\s*"([^"]+)"')
 
@@ -98,12 +98,23 @@ class HarvestReport:
 
 
 class _Sinks:
-    """Output files per split, opened on first use."""
+    """Output files per split, opened on first use; every row is scrubbed of secrets on its way out."""
 
-    def __init__(self, out: Path, fmt: str) -> None:
+    def __init__(self, out: Path, fmt: str, *, keep_rejected: bool) -> None:
         self.out, self.fmt = out, fmt
         self._jsonl: dict[str, IO[str]] = {}
         self._parquet: dict[str, ParquetSink] = {}
+        self._rejected = (out / "rejected.jsonl").open("w", encoding="utf-8") if keep_rejected else None
+        self.scrubbed = 0
+
+    def reject(self, transcript: Transcript, reason: str) -> None:
+        """Keep a dropped conversation with its ``filter_reason`` (under ``--keep-rejected``)."""
+        if self._rejected is None:
+            return
+        record = json.loads(transcript.to_json()) | {"filter_reason": reason}
+        line, found = scrub(json.dumps(record, ensure_ascii=False))
+        self.scrubbed += found
+        self._rejected.write(line + "\n")
 
     def name(self, split: str) -> str:
         return f"{split}.parquet" if self.fmt == "parquet" else f"{split}.jsonl"
@@ -112,13 +123,19 @@ class _Sinks:
         if self.fmt == "parquet":
             if split not in self._parquet:
                 self._parquet[split] = ParquetSink(self.out / self.name(split))
-            self._parquet[split].write(row)
+            clean_row, found = scrub_data(row)
+            self.scrubbed += found
+            self._parquet[split].write(clean_row)
             return
         if split not in self._jsonl:
             self._jsonl[split] = (self.out / self.name(split)).open("w", encoding="utf-8")
-        self._jsonl[split].write(json.dumps(row, ensure_ascii=False) + "\n")
+        line, found = scrub(json.dumps(row, ensure_ascii=False))
+        self.scrubbed += found
+        self._jsonl[split].write(line + "\n")
 
     def close(self) -> list[str]:
+        if self._rejected is not None:
+            self._rejected.close()
         for handle in self._jsonl.values():
             handle.close()
         for sink in self._parquet.values():
@@ -130,28 +147,16 @@ def _superseded(paths: Iterable[Path]) -> set[str]:
     """Ids of conversations that a resumed conversation continues (only the newest is harvested)."""
     parents: set[str] = set()
     for path in paths:
-        with path.open("rb") as handle:
-            for line in handle:
-                if b'"parent_id":"' in line or b'"parent_id": "' in line:
-                    found = _PARENT.search(line)
-                    if found:
-                        parents.add(found.group(1).decode())
+        try:
+            with path.open("rb") as handle:
+                while line := handle.readline(MAX_LINE_BYTES):
+                    if b'"parent_id":"' in line or b'"parent_id": "' in line:
+                        found = _PARENT.search(line)
+                        if found:
+                            parents.add(found.group(1).decode("utf-8", "replace"))
+        except OSError:
+            continue  # the reader reports the file when it cannot read it either
     return parents
-
-
-def _scrub(transcript: Transcript) -> int:
-    if not might_hold_secrets(
-        "".join(m.content for m in transcript.messages), *(a.system_prompt for a in transcript.agents)
-    ):
-        return 0
-    count = 0
-    for message in transcript.messages:
-        message.content, found = scrub(message.content)
-        count += found
-    for agent in transcript.agents:
-        agent.system_prompt, found = scrub(agent.system_prompt)
-        count += found
-    return count
 
 
 def _dedup_text(chat: Chat) -> str:
@@ -167,28 +172,31 @@ def harvest(paths: Iterable[str | Path], out: str | Path, options: HarvestOption
     superseded = _superseded(files)
     dedup = Deduplicator(near=options.near_dup, threshold=options.near_dup_threshold, report=report.dedup)
     reader = Reader()
-    sinks = _Sinks(out, options.format)
-    rejected = (out / "rejected.jsonl").open("w", encoding="utf-8") if options.keep_rejected else None
+    sinks = _Sinks(out, options.format, keep_rejected=options.keep_rejected)
     loop = asyncio.new_event_loop() if options.judge else None
     seen_params: set[str] = set()
     try:
         for transcript in reader.read(files):
             report.read += 1
-            report.secrets_scrubbed += _scrub(transcript)
-            chat, reason = _select(transcript, options, superseded, report, loop)
+            try:
+                chat, reason = _select(transcript, options, superseded, report, loop)
+                rows = _rows(transcript, chat, options) if reason is None and chat is not None else []
+            except RolecallError:
+                raise
+            except Exception as exc:  # a record that read but holds what no consumer expects: costs itself only
+                reader.reject(f"unusable record ({type(exc).__name__}: {exc})")
+                report.dropped["unusable"] += 1
+                continue
             if reason is None and chat is not None:
                 reason = dedup.check(transcript.id, _dedup_text(chat))
             if reason is not None or chat is None:
                 report.dropped[reason or "no_turns"] += 1
-                if rejected is not None:
-                    record = json.loads(transcript.to_json()) | {"filter_reason": reason or "no_turns"}
-                    rejected.write(json.dumps(record, ensure_ascii=False) + "\n")
+                sinks.reject(transcript, reason or "no_turns")
                 continue
-            _write(transcript, chat, options=options, report=report, sinks=sinks, seen_params=seen_params)
+            _write(transcript, rows, options=options, report=report, sinks=sinks, seen_params=seen_params)
     finally:
         report.files = sinks.close()
-        if rejected is not None:
-            rejected.close()
+        report.secrets_scrubbed = sinks.scrubbed
         if loop is not None:
             if options.judge is not None:
                 loop.run_until_complete(options.judge.model.aclose())
@@ -208,9 +216,16 @@ def harvest(paths: Iterable[str | Path], out: str | Path, options: HarvestOption
     return report
 
 
+def _rows(transcript: Transcript, chat: Chat, options: HarvestOptions) -> list[dict[str, Any]]:
+    """The dataset rows of a kept conversation, built whole before any is written."""
+    if options.format == "parquet":
+        return [flatten(transcript)]
+    return list(ROWS[options.format](chat, options.loss))
+
+
 def _write(
     transcript: Transcript,
-    chat: Chat,
+    rows: list[dict[str, Any]],
     *,
     options: HarvestOptions,
     report: HarvestReport,
@@ -229,12 +244,8 @@ def _write(
         if key not in seen_params and len(seen_params) < 20:
             seen_params.add(key)
             report.params.append({"model": agent.model, "params": agent.params})
-    if options.format == "parquet":
-        rows: Iterable[dict[str, Any]] = [flatten(transcript) | {"split": split}]
-    else:
-        rows = ROWS[options.format](chat, options.loss)
     for row in rows:
-        sinks.write(split, row)
+        sinks.write(split, row | {"split": split} if options.format == "parquet" else row)
         report.rows[split] += 1
 
 

@@ -65,9 +65,9 @@ def lines_for(transcript: Transcript, *, name: str, kind: str) -> list[tuple[str
     notes: dict[int, list[str]] = {}
     if kind == "user":
         for event in transcript.events:
-            if event.kind == "instructor_note":
-                extra = event.model_extra or {}
-                notes.setdefault(int(extra["at"]), []).append(str(extra["text"]))
+            extra = event.model_extra or {}
+            if event.kind == "instructor_note" and isinstance(extra.get("at"), int) and "text" in extra:
+                notes.setdefault(extra["at"], []).append(str(extra["text"]))
     lines: list[tuple[str, str]] = []
     if kind in ("user", "member") and transcript.kickoff:
         lines.append((NARRATOR, transcript.kickoff))

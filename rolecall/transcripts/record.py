@@ -59,7 +59,7 @@ def conversation_id(*parts: object) -> str:
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
 
 class TaskText(_Record):
@@ -79,8 +79,8 @@ class AgentInfo(_Record):
 class Message(_Record):
     """One agent speaking once, with the facts of the call that produced it."""
 
-    index: int
-    turn: int
+    index: int = Field(ge=0)
+    turn: int = Field(ge=0)
     speaker: str
     role: Literal["user", "assistant"]
     content: str
@@ -109,7 +109,7 @@ class TotalUsage(_Record):
 class Event(_Record):
     """Something that happened besides a message: a task status change, a guard verdict."""
 
-    turn: int
+    turn: int = Field(ge=0)
     kind: str
 
 
@@ -122,7 +122,7 @@ class Transcript(_Record):
     """A whole conversation, as saved: one JSON line per transcript."""
 
     schema_version: Literal[1] = SCHEMA_VERSION
-    id: str
+    id: str = Field(min_length=1)
     status: Status = "ok"
     created_at: str = Field(default_factory=utc_now)
     finished_at: str | None = None

@@ -17,6 +17,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 
 from rolecall.errors import SpecError
+from rolecall.secrets import write_text
 from rolecall.transcripts.record import Transcript
 
 
@@ -127,9 +128,10 @@ def plot(stats: CorpusStats, path: Path) -> None:
     """Write the distributions to ``path``: ``.html`` (no dependency) or ``.png`` (matplotlib)."""
     if path.suffix.lower() in (".html", ".htm"):
         sections = "".join(f"<h2>{title}</h2>{_svg_bars(rows)}" for title, rows in _charts(stats))
-        path.write_text(
+        write_text(
+            path,
             f"<!doctype html><meta charset='utf-8'><title>rolecall stats</title>"
-            f"<body style='font-family:sans-serif'><h1>{stats.conversations} conversations</h1>{sections}</body>\n"
+            f"<body style='font-family:sans-serif'><h1>{stats.conversations} conversations</h1>{sections}</body>\n",
         )
         return
     if path.suffix.lower() != ".png":

@@ -14,10 +14,12 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from pydantic import ValidationError
 
-from rolecall.errors import SpecError
+from rolecall.errors import SpecError, shorten
+from rolecall.secrets import clean
 from rolecall.transcripts.record import SCHEMA_VERSION, Transcript
 
 log = logging.getLogger(__name__)
@@ -48,7 +50,7 @@ def append(path: str | Path, transcript: Transcript, *, fsync: bool = True) -> N
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = (transcript.to_json() + "\n").encode()
+    data = (clean(transcript.to_json()) + "\n").encode()
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -78,31 +80,64 @@ def _drop_torn_tail(fd: int, path: Path) -> None:
     os.ftruncate(fd, keep)
 
 
+#: The longest transcript line read (a conversation of thousands of long turns fits); longer lines are skipped.
+MAX_LINE_BYTES = 64 << 20
+
+
 @dataclass
 class BadLine:
-    """A line that could not be read as a transcript, kept for the report."""
+    """A line (or a whole file, line 0) that could not be read as a transcript, kept for the report."""
 
     path: Path
     line: int
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.reason}"
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        return f"{where}: {self.reason}"
 
 
 @dataclass
 class Reader:
-    """Streams transcripts from files and folders, collecting the lines it had to skip."""
+    """Streams transcripts from files and folders, collecting the lines it had to skip.
+
+    Total over its input: any bytes, any JSON, files that vanish or change while read. A
+    bad line is skipped and recorded in :attr:`bad`; every other line is still read.
+    :attr:`where` names the file and line of the transcript yielded last.
+    """
 
     bad: list[BadLine] = field(default_factory=list)
+    where: tuple[Path, int] = (Path(), 0)
 
     def read(self, paths: Iterable[str | Path]) -> Iterator[Transcript]:
         for path in expand(paths):
             yield from self._read_file(path)
 
+    def reject(self, reason: str) -> None:
+        """Report the transcript yielded last as unusable (it read, but a consumer could not use it)."""
+        self._skip(*self.where, reason)
+
     def _read_file(self, path: Path) -> Iterator[Transcript]:
-        with path.open("rb") as handle:
-            for number, raw in enumerate(handle, start=1):
+        try:
+            handle = path.open("rb")
+        except OSError as exc:
+            self._skip(path, 0, f"cannot read: {exc.strerror or exc}")
+            return
+        with handle:
+            number = 0
+            while True:
+                try:
+                    raw = handle.readline(MAX_LINE_BYTES + 1)
+                except OSError as exc:
+                    self._skip(path, number + 1, f"cannot read: {exc.strerror or exc}")
+                    return
+                if not raw:
+                    return
+                number += 1
+                if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                    self._skip(path, number, f"line longer than {MAX_LINE_BYTES >> 20} MiB")
+                    _skip_rest_of_line(handle)
+                    continue
                 if not raw.strip():
                     continue
                 if not raw.endswith(b"\n"):
@@ -110,46 +145,67 @@ class Reader:
                     continue
                 record = self._parse(path, number, raw)
                 if record is not None:
+                    self.where = (path, number)
                     yield record
 
     def _parse(self, path: Path, number: int, raw: bytes) -> Transcript | None:
         try:  # the common case, in one pass; the slow path below only explains failures
             return Transcript.model_validate_json(raw)
-        except ValidationError:
+        except (ValidationError, ValueError, RecursionError):
             pass
         try:
             data = json.loads(raw)
+        except UnicodeDecodeError:
+            self._skip(path, number, "not UTF-8 text")
+            return None
         except json.JSONDecodeError as exc:
             self._skip(path, number, f"not JSON ({exc.msg} at column {exc.colno})")
+            return None
+        except RecursionError:
+            self._skip(path, number, "JSON nested too deeply")
+            return None
+        except ValueError as exc:  # an integer of thousands of digits
+            self._skip(path, number, f"not usable JSON ({exc})")
             return None
         if not isinstance(data, dict):
             self._skip(path, number, "not a JSON object")
             return None
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
-            self._skip(path, number, f"unknown schema_version {version!r} (this rolecall reads {SCHEMA_VERSION})")
+            self._skip(
+                path, number, f"unknown schema_version {shorten(version)} (this rolecall reads {SCHEMA_VERSION})"
+            )
             return None
         try:
             return Transcript.model_validate(data)
         except ValidationError as exc:
             first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
+            where = ".".join(shorten(part, 40) for part in first["loc"])
             self._skip(path, number, f"invalid record: {where}: {first['msg']}")
-            return None
+        except (ValueError, RecursionError) as exc:
+            self._skip(path, number, f"invalid record: {type(exc).__name__}")
+        return None
 
     def _skip(self, path: Path, number: int, reason: str) -> None:
         bad = BadLine(path, number, reason)
         self.bad.append(bad)
-        log.warning("skipped %s", bad)
+        log.info("skipped %s", bad)
+
+
+def _skip_rest_of_line(handle: IO[bytes]) -> None:
+    while True:
+        chunk = handle.readline(MAX_LINE_BYTES)
+        if not chunk or chunk.endswith(b"\n"):
+            return
 
 
 def expand(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Files named directly, and every ``*.jsonl`` under named folders, in a stable order."""
+    """Files named directly, and every ``*.jsonl`` file under named folders, in a stable order."""
     for entry in paths:
         path = Path(entry)
         if path.is_dir():
-            yield from sorted(path.rglob("*.jsonl"))
-        elif path.is_file():
+            yield from sorted(found for found in path.rglob("*.jsonl") if found.is_file())
+        elif path.exists():
             yield path
         else:
             raise SpecError(f"{path}: no such file or folder")
@@ -162,12 +218,23 @@ def read(paths: str | Path | Iterable[str | Path]) -> Iterator[Transcript]:
     return Reader().read(paths)
 
 
-def find(path: str | Path, conversation_id: str | None = None) -> Transcript:
-    """The transcript with ``conversation_id`` in ``path`` (its last version), or the last one."""
-    found: Transcript | None = None
-    for transcript in read(path):
+def find(path: str | Path, conversation_id: str | None = None, *, reader: Reader | None = None) -> Transcript:
+    """The transcript with ``conversation_id`` in ``path`` (its last version), or the last one.
+
+    ``path`` may be a file or a folder; lines that cannot be read are collected in ``reader``.
+    """
+    return locate(path, conversation_id, reader=reader)[0]
+
+
+def locate(
+    path: str | Path, conversation_id: str | None = None, *, reader: Reader | None = None
+) -> tuple[Transcript, Path]:
+    """Like :func:`find`, with the file the transcript was read from."""
+    reader = reader or Reader()
+    found: tuple[Transcript, Path] | None = None
+    for transcript in reader.read([path]):
         if conversation_id is None or transcript.id == conversation_id or transcript.id.startswith(conversation_id):
-            found = transcript
+            found = (transcript, reader.where[0])
     if found is None:
         what = f"no conversation {conversation_id!r}" if conversation_id else "no conversation"
         raise SpecError(f"{path}: {what}")
