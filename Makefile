@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint fuzz bench clean
 
 install: $(STAMP)
 
@@ -24,6 +24,9 @@ lint: install
 
 test: lint
 	$(BIN)/pytest
+
+fuzz: install  # the property tests of hostile input, 3,000 examples each instead of CI's 25
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz.py --hypothesis-show-statistics
 
 bench: install  # a few minutes; bench/on_task.py (about 20 minutes on the embedded model) runs apart
 	$(BIN)/python bench/overhead.py

@@ -4,8 +4,10 @@ Run it (on the embedded model, or any endpoint set with OPENAI_BASE_URL):
 
     python examples/custom_agent.py
 
-``respond`` is the one method to override; ``postprocess`` is a small hook that here keeps
-every reply in the protocol's format, whatever the model wrote.
+``respond`` is the one method to override: it receives the messages the agent sees and
+the turn's sampling parameters, and passes both on when it asks the model. ``postprocess``
+is a small hook that here keeps every reply in the protocol's format, whatever the model
+wrote.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ import re
 
 from rich.console import Console
 
-from rolecall import Completion, Executor, RolePlay, open_model
-from rolecall.models import ChatMessage
+from rolecall import ChatMessage, Completion, Executor, GenerationParams, RolePlay, open_model
 from rolecall.transcripts import DEFAULT_FILE, append
 from rolecall.view import render_transcript
 
@@ -25,13 +26,13 @@ NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 class Bookkeeper(Executor):
     """Adds up the numbers in any instruction that asks for a total; the model does the rest."""
 
-    async def respond(self, messages: list[ChatMessage]) -> Completion:
+    async def respond(self, messages: list[ChatMessage], params: GenerationParams) -> Completion:
         instruction = messages[-1]["content"]
         numbers = NUMBER.findall(instruction)
         if "total" in instruction.lower() and numbers:
             total = sum(float(number) for number in numbers)
             return Completion(text=f"Solution: the total is {total:g}.", model="bookkeeper-rules")
-        return await super().respond(messages)
+        return await super().respond(messages, params)
 
     def postprocess(self, text: str) -> str:
         text = super().postprocess(text)

@@ -4,10 +4,11 @@ The public surface is listed in ``__all__``; everything else is internal.
 """
 
 from rolecall._version import __version__
-from rolecall.agents import DONE_TOKEN, Agent, Assist, Executor, Instructor, Role, TaskSpecifier
-from rolecall.conversation import Conversation, Limits
-from rolecall.critic import Critic, CriticSettings
+from rolecall.agents import Agent, Executor, Instructor, Role, Said, TaskSpecifier
+from rolecall.conversation import Conversation
+from rolecall.critic import Critic
 from rolecall.errors import (
+    BudgetExhausted,
     GraphError,
     LocalModelError,
     ModelError,
@@ -16,8 +17,9 @@ from rolecall.errors import (
     RunError,
     SpecError,
 )
-from rolecall.guards import GuardSettings
+from rolecall.guards import Guard, Turn, Verdict, register_guard, registered_guards
 from rolecall.models import (
+    ChatMessage,
     ChatModel,
     Completion,
     Endpoint,
@@ -28,10 +30,11 @@ from rolecall.models import (
     open_model,
     resolve_endpoint,
 )
-from rolecall.pricing import Price, PriceTable
+from rolecall.models.pricing import Price, PriceTable
 from rolecall.roleplay import RolePlay
+from rolecall.settings import DONE_TOKEN, Assist, CriticSettings, GuardSettings, Settings
 from rolecall.society import Member, Society
-from rolecall.spec import RolePlaySpec, load_spec
+from rolecall.spec import RolePlaySpec, SocietySpec, load_spec
 from rolecall.tasks import Subtask, TaskGraph
 from rolecall.transcripts import Message, Transcript
 from rolecall.turns import TurnSettings
@@ -40,6 +43,8 @@ __all__ = [
     "DONE_TOKEN",
     "Agent",
     "Assist",
+    "BudgetExhausted",
+    "ChatMessage",
     "ChatModel",
     "Completion",
     "Conversation",
@@ -49,9 +54,9 @@ __all__ = [
     "Executor",
     "GenerationParams",
     "GraphError",
+    "Guard",
     "GuardSettings",
     "Instructor",
-    "Limits",
     "LocalModelError",
     "LocalServer",
     "Member",
@@ -66,16 +71,23 @@ __all__ = [
     "RolePlaySpec",
     "RolecallError",
     "RunError",
+    "Said",
+    "Settings",
     "Society",
+    "SocietySpec",
     "SpecError",
     "Subtask",
     "TaskGraph",
     "TaskSpecifier",
     "Transcript",
+    "Turn",
     "TurnSettings",
     "Usage",
+    "Verdict",
     "__version__",
     "load_spec",
     "open_model",
+    "register_guard",
+    "registered_guards",
     "resolve_endpoint",
 ]

@@ -21,10 +21,10 @@ from types import FrameType
 from rich.console import Console
 
 from rolecall._version import __version__
-from rolecall.batch import Batch, Progress, load_batch_spec, summary
-from rolecall.batch_view import batch_progress, limited
+from rolecall.batch import Batch, Progress, limited, load_batch_spec, summary
+from rolecall.batch.view import batch_progress
 from rolecall.conversation import Conversation
-from rolecall.errors import RolecallError, SpecError
+from rolecall.errors import RolecallError, SpecError, one_line
 from rolecall.models.base import ChatModel
 from rolecall.models.endpoint import open_model, resolve_endpoint
 from rolecall.models.local import LocalServer
@@ -68,8 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--task", help="what the two should achieve")
     run.add_argument("--max-turns", type=int, help="stop after this many instructions")
     run.add_argument("--seed", type=int, help="sampling seed; also makes the conversation id deterministic")
-    run.add_argument("--specify", action="store_true", help="let a task specifier make the task specific")
-    run.add_argument("--plan", action="store_true", help="let a planner split the task into a task graph")
+    run.add_argument(
+        "--specify", action=argparse.BooleanOptionalAction, help="let a task specifier make the task specific"
+    )
+    run.add_argument("--plan", action=argparse.BooleanOptionalAction, help="let a planner split the task into a graph")
+    run.add_argument(
+        "--json-turns",
+        action=argparse.BooleanOptionalAction,
+        help="decode each turn under a JSON Schema (default: on for the embedded model, off elsewhere)",
+    )
     _model_options(run)
     _output_options(run)
 
@@ -116,7 +123,7 @@ def _add_data_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     harvest.add_argument("--no-near-dup", action="store_true", help="exact dedup only")
     harvest.add_argument("--near-dup-threshold", type=float, default=0.8)
     harvest.add_argument("--split", type=float, default=1.0, help="train share, e.g. 0.95 (by task and roles)")
-    harvest.add_argument("--seed", type=int, default=0)
+    harvest.add_argument("--split-seed", type=int, default=0, help="seed of the train/validation split")
     harvest.add_argument("--keep-rejected", action="store_true", help="write dropped conversations to rejected.jsonl")
 
     batch = commands.add_parser("batch", help="hold many role-plays from one spec, resumably")
@@ -178,8 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _error(message: str) -> None:
     """One plain line on stderr: never wrapped, never styled, never holding a secret."""
-    line = clean(message).replace("\r", "\\r").replace("\n", "\\n")
-    print(f"rolecall: {line}", file=sys.stderr)
+    print(f"rolecall: {one_line(clean(message))}", file=sys.stderr)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -205,18 +211,16 @@ def _spec_from_args(args: argparse.Namespace) -> Spec:
             {"task": args.task, "assistant": {"role": args.assistant_role}, "user": {"role": args.user_role}},
             source="arguments",
         )
-    updates = {"max_turns": args.max_turns, "seed": args.seed}
-    roleplay_only = {"specify_task": args.specify or None, "plan": args.plan or None}
-    if isinstance(spec, SocietySpec):
-        given = [f"--{name.split('_')[0]}" for name, value in roleplay_only.items() if value]
-        if given:
-            raise SpecError(f"{given[0]} applies to two-agent role-plays, not to a society")
-    else:
-        updates |= roleplay_only
-    return parse_spec(
-        spec.model_dump(exclude_unset=True) | {key: value for key, value in updates.items() if value is not None},
-        source=args.spec or "arguments",
-    )
+    roleplay_only = {"--specify": args.specify, "--plan": args.plan}
+    if isinstance(spec, SocietySpec) and any(value is not None for value in roleplay_only.values()):
+        flag = next(flag for flag, value in roleplay_only.items() if value is not None)
+        raise SpecError(f"{flag} applies to two-agent role-plays, not to a society")
+    data = spec.model_dump(exclude_unset=True)
+    updates = {"max_turns": args.max_turns, "seed": args.seed, "specify_task": args.specify, "plan": args.plan}
+    data |= {key: value for key, value in updates.items() if value is not None}
+    if args.json_turns is not None:
+        data["assist"] = {**data.get("assist", {}), "json_turns": args.json_turns}
+    return parse_spec(data, source=args.spec or "arguments")
 
 
 def _check_writable(path: Path) -> None:
@@ -353,7 +357,7 @@ def cmd_harvest(args: argparse.Namespace, console: Console) -> int:
     options = HarvestOptions(
         format=args.format, perspective=args.perspective, loss=args.loss, floor=floor,
         near_dup=not args.no_near_dup, near_dup_threshold=args.near_dup_threshold, train_share=args.split,
-        seed=args.seed, keep_rejected=args.keep_rejected,
+        seed=args.split_seed, keep_rejected=args.keep_rejected,
     )  # fmt: skip
     if args.judge:
         with open_model(resolve_endpoint(base_url=args.base_url, model=args.model)) as model:
@@ -387,20 +391,21 @@ def cmd_stats(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_batch(args: argparse.Namespace, console: Console) -> int:
-    spec, assistants, users = load_batch_spec(args.spec)
+    spec = load_batch_spec(args.spec)
     if args.concurrency < 1:
         raise SpecError("--concurrency must be at least 1")
     store.ensure_writable(args.out, "batch")
+    template = spec.template()
     endpoint = resolve_endpoint(
-        base_url=args.base_url, model=args.model, spec_base_url=spec.base_url, spec_model=spec.model
+        base_url=args.base_url, model=args.model, spec_base_url=template.base_url, spec_model=template.model
     )
-    spec_text = Path(args.spec).read_text(encoding="utf-8")
+    spec_text = Path(args.spec).read_bytes().decode("utf-8", "replace")
     if args.engine == "ray":
-        from rolecall.ray_engine import run_on_ray
+        from rolecall.batch.ray_engine import run_on_ray
 
         progress = run_on_ray(
-            spec, assistants, users, args.out, endpoint, concurrency=args.concurrency, cache=args.cache,
-            address=args.ray_address, spec_text=spec_text,
+            spec, args.out, endpoint, concurrency=args.concurrency, cache=args.cache, address=args.ray_address,
+            spec_text=spec_text,
         )  # fmt: skip
         console.print(summary(progress))
         return EXIT_OK if progress.failed == 0 and progress.stopped is None else EXIT_FAILED
@@ -408,9 +413,8 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
         wrapped = limited(model, spec, cache=args.cache)
         with batch_progress(console, quiet=args.quiet) as on_change:
             runner = Batch(
-                spec, assistants, users, args.out, wrapped, concurrency=args.concurrency, on_change=on_change,
-                spec_text=spec_text,
-            )  # fmt: skip
+                spec, args.out, wrapped, concurrency=args.concurrency, on_change=on_change, spec_text=spec_text
+            )
             progress = asyncio.run(_run_batch(runner, wrapped))
     console.print(summary(progress))
     return EXIT_OK if progress.failed == 0 and progress.stopped is None else EXIT_FAILED

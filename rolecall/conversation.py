@@ -16,16 +16,16 @@ import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from rolecall.agents.base import Agent, Said
 from rolecall.critic import Critic
-from rolecall.errors import RunError
-from rolecall.guards import GuardSettings, Side, Turn, Verdict, first_verdict
-from rolecall.limits import MAX_COST_USD, MAX_SECONDS, MAX_TOKENS, MAX_TURNS
+from rolecall.errors import RunError, SpecError
+from rolecall.guards import Side, Turn, Verdict, action_of, first_verdict
+from rolecall.guards import build as build_guards
 from rolecall.models.base import ChatModel, Completion, GenerationParams, Usage
-from rolecall.pricing import PriceTable
+from rolecall.models.meter import Meter
+from rolecall.settings import Settings, Spent
 from rolecall.tasks.graph import Subtask, TaskGraph
 from rolecall.transcripts.perspective import NARRATOR
 from rolecall.transcripts.record import (
@@ -42,18 +42,6 @@ from rolecall.transcripts.record import (
 )
 
 log = logging.getLogger(__name__)
-
-
-class Limits(BaseModel):
-    """The layered stops; the first one reached ends the conversation."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    max_turns: int = Field(default=10, gt=0, le=MAX_TURNS)
-    token_budget: int | None = Field(default=None, gt=0, le=MAX_TOKENS)
-    cost_budget: float | None = Field(default=None, gt=0, le=MAX_COST_USD)
-    timeout: float | None = Field(default=None, gt=0, le=MAX_SECONDS)
-    no_progress_turns: int | None = Field(default=None, gt=0, le=MAX_TURNS)
 
 
 class GuardStop(Exception):
@@ -78,32 +66,28 @@ class Conversation:
         task: str,
         *,
         id: str,
-        limits: Limits,
-        seed: int | None = None,
-        done_token: str,
-        guards: GuardSettings | None = None,
-        critic: Critic | None = None,
-        prices: PriceTable | None = None,
+        settings: Settings,
         graph: TaskGraph | None = None,
-        params: GenerationParams | None = None,
-        context_tokens: int | None = None,
+        critic_model: ChatModel | None = None,
     ) -> None:
+        """Subclasses set up their agents' models first: :attr:`models` is read here.
+
+        The critic (when ``settings.critic`` asks for one) uses ``critic_model``, or the first model.
+        """
         if not task.strip():
-            raise ValueError("the task is empty")
+            raise SpecError("task: must not be blank")
         self.task = task.strip()
+        self.settings, defaults_applied = settings.for_model(next(iter(self.models), None))
+        self._critic_model = critic_model
+        self.settings.check_prices(model.name for model in self._every_model())
         #: Sampling parameters every agent starts from; the seed, when given, is one of them.
-        self.params = (params or GenerationParams()).merged(GenerationParams(seed=seed) if seed is not None else None)
-        self.context_tokens = context_tokens
-        self.limits = limits
-        self.seed = seed
-        self.done_token = done_token
-        self.guard_settings = guards or GuardSettings()
-        self.guards = self.guard_settings.build()
-        self.critic = critic
-        self.prices = prices or PriceTable()
+        seed = GenerationParams(seed=self.settings.seed) if self.settings.seed is not None else None
+        self.params = self.settings.params.merged(seed)
+        self.guards = build_guards(self.settings.guards)
+        self._actions = {guard.name: action_of(self.settings.guards, type(guard)) for guard in self.guards}
+        self.critic = self._make_critic()
+        self.meter = Meter(self.settings.price_table())
         self.turn = 0
-        self.usage = Usage()
-        self.cost: float | None = 0.0
         self.messages: list[Message] = []
         self.events: list[Event] = []
         self._has_plan = graph is not None
@@ -115,13 +99,32 @@ class Conversation:
         self.transcript = Transcript(
             id=id,
             task=TaskText(original=self.task),
-            seed=seed,
-            limits=limits.model_dump(),
-            done_token=done_token,
-            settings={"guards": self.guard_settings.model_dump()},
+            seed=self.settings.seed,
+            done_token=self.settings.done_token,
+            settings=self.settings.model_dump(mode="json"),
+            defaults_applied=defaults_applied,
         )
-        if critic is not None:
-            self.transcript.agents.append(AgentInfo(**critic.describe()))
+        if self.critic is not None:
+            self.transcript.agents.append(AgentInfo(**self.critic.describe()))
+
+    @property
+    def done_token(self) -> str:
+        return self.settings.done_token
+
+    @property
+    def usage(self) -> Usage:
+        """Tokens spent so far, by every call (hidden ones included)."""
+        return self.meter.usage
+
+    def _make_critic(self) -> Critic | None:
+        if self.settings.critic is None:
+            return None
+        return Critic(self.settings.critic, task=self.task, model=self.critic_model)
+
+    @property
+    def critic_model(self) -> ChatModel | None:
+        """The model the critic uses: the one given, or the first of :attr:`models`."""
+        return self._critic_model or next(iter(self.models), None)
 
     # -- what subclasses write ------------------------------------------------------------
 
@@ -185,8 +188,13 @@ class Conversation:
 
     async def release(self) -> None:
         """Close the models' connections (their pools belong to the current event loop)."""
-        for model in {id(model): model for model in self.models}.values():
+        for model in self._every_model():
             await model.aclose()
+
+    def _every_model(self) -> list[ChatModel]:
+        """Each model this conversation calls, once (the agents' and the critic's)."""
+        found = [*self.models, self._critic_model] if self._critic_model is not None else [*self.models]
+        return list({id(model): model for model in found}.values())
 
     def close(self, reason: str = "interrupted", *, detail: str | None = None) -> Transcript:
         """End the conversation now with ``reason`` unless it already ended; return the transcript."""
@@ -207,7 +215,7 @@ class Conversation:
         completion: Completion | None = None
         try:
             async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(self.guard_settings.max_reasks + 1),
+                stop=stop_after_attempt(self.settings.guards.max_reasks + 1),
                 retry=retry_if_exception_type(_Rejected),
                 reraise=True,
             ):
@@ -232,7 +240,7 @@ class Conversation:
         verdict = first_verdict(self.guards, Turn(text, agent.name, side, self.done_token, history, others))
         if verdict is None:
             return None
-        action = self.guard_settings.action(verdict.guard)
+        action = self._actions[verdict.guard]
         if action == "flag":
             self._guard_event(verdict, "flag", agent)
             return None
@@ -283,7 +291,7 @@ class Conversation:
         """Sampling parameters for the critic's ``number``-th candidate (a distinct seed)."""
         if number == 0:
             return None
-        return GenerationParams(seed=(self.seed or 0) * 1000 + number)
+        return GenerationParams(seed=(self.settings.seed or 0) * 1000 + number)
 
     def _record(self, agent: Agent, completion: Completion, *, side: Side, reasks: int) -> Message:
         message = Message(
@@ -306,25 +314,20 @@ class Conversation:
 
     # -- limits and bookkeeping -----------------------------------------------------------
 
-    def _limit_reached(self) -> str | None:
-        """The budget that has run out, if any (checked before every turn and reply)."""
-        limits = self.limits
-        if limits.token_budget is not None and self.usage.total_tokens >= limits.token_budget:
-            return "token_budget"
-        if limits.cost_budget is not None and self.cost is not None and self.cost >= limits.cost_budget:
-            return "cost_budget"
-        if limits.timeout is not None and time.monotonic() - self._started >= limits.timeout:
-            return "timeout"
-        if limits.no_progress_turns is not None and self.turn - self._last_progress_turn >= limits.no_progress_turns:
-            return "no_progress"
-        return None
+    def _limit_reached(self, *, new_turn: bool = False) -> str | None:
+        """The limit that has been reached, if any (checked before every turn and reply)."""
+        spent = Spent(
+            turns=self.turn,
+            tokens=self.meter.tokens,
+            cost_usd=self.meter.cost_usd,
+            seconds=time.monotonic() - self._started,
+            turns_without_progress=self.turn - self._last_progress_turn,
+        )
+        return self.settings.limit_reached(spent, new_turn=new_turn)
 
     def _meter(self, completion: Completion) -> Completion:
         """Count a call's tokens and cost; every call goes through here, hidden ones too."""
-        self.usage = self.usage + completion.usage
-        cost = self.prices.cost(completion.model, completion.usage)
-        self.cost = None if cost is None or self.cost is None else self.cost + cost
-        return completion
+        return self.meter.add(completion)
 
     def _event(self, kind: str, **fields: Any) -> None:
         self.events.append(Event(turn=self.turn, kind=kind, **fields))
@@ -344,9 +347,9 @@ class Conversation:
         transcript.messages = self.messages
         transcript.events = self.events
         transcript.usage = TotalUsage(
-            prompt_tokens=self.usage.prompt_tokens,
-            completion_tokens=self.usage.completion_tokens,
-            cost_usd=round(self.cost, 8) if self.cost is not None else None,
+            prompt_tokens=self.meter.usage.prompt_tokens,
+            completion_tokens=self.meter.usage.completion_tokens,
+            cost_usd=round(self.meter.cost_usd, 8) if self.meter.cost_usd is not None else None,
         )
         transcript.task_graph = self.graph.to_node_link()
         transcript.task_graph["graph"]["planned"] = self._has_plan

@@ -10,28 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from rolecall.agents.base import Agent, Role, Said
 from rolecall.agents.templates import prompt, templates
 from rolecall.models.base import ChatModel, Completion, GenerationParams
+from rolecall.settings import CriticSettings
 
 _NUMBER = re.compile(r"\d+")
-
-
-class CriticSettings(BaseModel):
-    """The spec's ``critic:`` section."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    role: str = "Critic"
-    mode: Literal["pick", "review"] = "review"
-    candidates: int = Field(default=3, ge=2, le=8)
-    criteria: str = "helpful, specific, correct, and in the required format"
-    applies_to: list[str] = Field(default_factory=lambda: ["assistant"])
-    max_revisions: int = Field(default=1, ge=0, le=5)
 
 
 class Critic(Agent):

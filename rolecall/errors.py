@@ -8,16 +8,20 @@
     └── RunError                  the run itself failed (exit 1)
         ├── ModelError            the model endpoint refused the request for good (400, 401, 404)
         ├── ModelUnavailableError the endpoint stayed unreachable after every retry
-        └── LocalModelError       the embedded model is missing or would not start
+        ├── LocalModelError       the embedded model is missing or would not start
+        └── BudgetExhausted       a batch's shared budget is spent; no further calls are made
 
-Messages say what to do next. Constructors never log.
+Messages say what to do next, on one line. Constructors never log.
 """
 
 from __future__ import annotations
 
 
 class RolecallError(Exception):
-    """Base class of every error rolecall raises on purpose."""
+    """Base class of every error rolecall raises on purpose; its message is always one line."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(one_line(str(message)))
 
 
 class SpecError(RolecallError, ValueError):
@@ -44,8 +48,20 @@ class LocalModelError(RunError):
     """The embedded model is not installed or its server would not start."""
 
 
+class BudgetExhausted(RunError):
+    """The batch's shared budget is spent; no further model calls are made."""
+
+
+#: Every character that ends a line for ``str.splitlines``, written as its escape instead.
+_LINE_BREAKS = str.maketrans({char: repr(char)[1:-1] for char in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks escaped: a message that stays one line whatever it quotes."""
+    return text.translate(_LINE_BREAKS)
+
+
 def shorten(value: object, limit: int = 60) -> str:
     """``value`` fit for a one-line message: on one line, cut to ``limit`` characters."""
-    text = value if isinstance(value, str) else repr(value)
-    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    text = one_line(value if isinstance(value, str) else repr(value))
     return text if len(text) <= limit else f"{text[: limit - 1]}…"

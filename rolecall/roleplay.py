@@ -9,23 +9,38 @@ guards, the critic and the transcript come from :class:`~rolecall.conversation.C
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from rolecall.agents.base import Role, Said
-from rolecall.agents.roleplay_agents import DONE_TOKEN, Assist, Executor, Instructor, TaskSpecifier
+from rolecall.agents.roleplay_agents import Executor, Instructor, TaskSpecifier
 from rolecall.agents.templates import prompt
-from rolecall.conversation import Conversation, Limits
-from rolecall.critic import Critic
+from rolecall.conversation import Conversation
 from rolecall.errors import SpecError
-from rolecall.guards import GuardSettings
 from rolecall.models.base import ChatModel, GenerationParams, Usage
-from rolecall.pricing import PriceTable
+from rolecall.models.meter import Meter
+from rolecall.settings import Settings
 from rolecall.tasks.graph import Subtask, TaskGraph
 from rolecall.tasks.planner import Planner
 from rolecall.transcripts.perspective import NARRATOR, lines_for
 from rolecall.transcripts.record import AgentInfo, Message, Transcript, conversation_id
+
+#: The keyword arguments a role-play passes when it creates its instructor and executor.
+_INSTRUCTOR_KEYWORDS = ("assistant_role", "model", "plan", "task", "done_token", "params", "context_tokens", "assist")
+_EXECUTOR_KEYWORDS = ("user_role", "model", "task", "done_token", "params", "context_tokens", "assist")
+
+
+def check_agent_class(cls: type, what: str, keywords: Sequence[str]) -> None:
+    """A ``SpecError`` now, not a ``TypeError`` mid-run, when ``cls`` cannot be created as a role-play does."""
+    try:
+        inspect.signature(cls).bind("role", **dict.fromkeys(keywords))
+    except TypeError as exc:
+        raise SpecError(
+            f"{what} {cls.__qualname__} cannot be created with the keyword arguments a role-play passes "
+            f"({', '.join(keywords)}): {exc}; accept **options and pass them on to super().__init__"
+        ) from None
 
 
 class RolePlay(Conversation):
@@ -45,78 +60,38 @@ class RolePlay(Conversation):
         assistant_model: ChatModel | None = None,
         user_model: ChatModel | None = None,
         graph: TaskGraph | None = None,
-        max_turns: int = 10,
-        token_budget: int | None = None,
-        cost_budget: float | None = None,
-        timeout: float | None = None,
-        no_progress_turns: int | None = None,
-        seed: int | None = None,
+        settings: Settings | None = None,
         sample: int = 0,
-        specify_task: bool = False,
-        word_limit: int = 50,
-        plan: bool = False,
-        max_subtasks: int = 6,
-        done_token: str = DONE_TOKEN,
-        params: GenerationParams | None = None,
-        context_tokens: int | None = None,
-        guards: GuardSettings | None = None,
-        assist: Assist | None = None,
-        critic: Critic | None = None,
-        prices: PriceTable | None = None,
         instructor_cls: type[Instructor] = Instructor,
         executor_cls: type[Executor] = Executor,
         id: str | None = None,
+        critic_model: ChatModel | None = None,
+        **options: Any,
     ) -> None:
-        if max_turns < 1:
-            raise ValueError("max_turns must be at least 1")
-        if plan and graph is not None:
-            raise ValueError("give either a graph or plan=True, not both")
+        """``settings`` configure the conversation; keyword ``options`` (``max_turns=8``, ``seed=7``,
+        any :class:`~rolecall.settings.Settings` field) are applied on top of them."""
+        settings = Settings.derive(settings, **options)
+        if settings.plan and graph is not None:
+            raise SpecError("plan: give either a graph or plan=True, not both")
+        check_agent_class(instructor_cls, "instructor_cls", _INSTRUCTOR_KEYWORDS)
+        check_agent_class(executor_cls, "executor_cls", _EXECUTOR_KEYWORDS)
         self.assistant_role = Role.of(assistant_role)
         self.user_role = Role.of(user_role)
         self.assistant_model = assistant_model or model
         self.user_model = user_model or model
-        limits = Limits(
-            max_turns=max_turns,
-            token_budget=token_budget,
-            cost_budget=cost_budget,
-            timeout=timeout,
-            no_progress_turns=no_progress_turns,
-        )
         if id is None:
-            id = uuid.uuid4().hex[:16] if seed is None else conversation_id(
-                self.assistant_role.name, self.user_role.name, task.strip(), sample, seed
+            id = uuid.uuid4().hex[:16] if settings.seed is None else conversation_id(
+                self.assistant_role.name, self.user_role.name, task.strip(), sample, settings.seed
             )  # fmt: skip
-        super().__init__(
-            task, id=id, limits=limits, seed=seed, done_token=done_token, guards=guards, critic=critic,
-            prices=prices, graph=graph, params=params, context_tokens=context_tokens,
-        )  # fmt: skip
-        self.specify_task = specify_task
-        self.word_limit = word_limit
-        self.plan = plan
-        self.max_subtasks = max_subtasks
-        self.assist = assist or Assist()
-        self.transcript.settings["assist"] = self.assist.model_dump()
+        super().__init__(task, id=id, settings=settings, graph=graph, critic_model=critic_model)
         self.instructor_cls = instructor_cls
         self.executor_cls = executor_cls
         self.instructor: Instructor | None = None
         self.executor: Executor | None = None
 
     @property
-    def max_turns(self) -> int:
-        return self.limits.max_turns
-
-    @property
-    def token_budget(self) -> int | None:
-        return self.limits.token_budget
-
-    @token_budget.setter
-    def token_budget(self, value: int | None) -> None:
-        self.limits.token_budget = value
-
-    @property
     def models(self) -> Sequence[ChatModel]:
-        models = [self.user_model, self.assistant_model, self.critic.model if self.critic else None]
-        return [model for model in models if model is not None]
+        return [model for model in (self.user_model, self.assistant_model) if model is not None]
 
     @classmethod
     def resume(
@@ -132,11 +107,10 @@ class RolePlay(Conversation):
     ) -> RolePlay:
         """A role-play that continues ``transcript`` where it stopped.
 
-        The new conversation carries every saved message, event and subtask status, and the
-        saved guard and assist settings (unless ``options`` override them); it gets the id
-        ``<old id>-r<n>`` and names the old one in ``parent_id``. ``max_turns`` and
-        ``token_budget`` are what it may spend *beyond* what was already spent (default:
-        the original limits again).
+        The new conversation carries every saved message, event and subtask status and the
+        saved settings (``options`` change any of them); it gets the id ``<old id>-r<n>`` and
+        names the old one in ``parent_id``. ``max_turns`` and ``token_budget`` are what it
+        may spend *beyond* what was already spent (default: the original limits again).
         """
         reason = transcript.termination.reason if transcript.termination else None
         if reason in ("task_done", "graph_complete"):
@@ -146,18 +120,13 @@ class RolePlay(Conversation):
         roles = {agent.kind: agent.role for agent in transcript.agents}
         if "user" not in roles or "assistant" not in roles:
             raise SpecError(f"conversation {transcript.id} is not an instructor/executor role-play")
-        limits = transcript.limits
+        saved = Settings.saved(
+            transcript.settings, limits=transcript.limits, seed=transcript.seed, done_token=transcript.done_token
+        )
         turn = transcript.messages[-1].turn
         spent = transcript.usage.prompt_tokens + transcript.usage.completion_tokens
-        extra_budget = token_budget if token_budget is not None else limits.get("token_budget")
+        extra_budget = token_budget if token_budget is not None else saved.token_budget
         base_id, _, generation = transcript.id.partition("-r")
-        kept: dict[str, Any] = {
-            key: limits[key] for key in ("timeout", "no_progress_turns") if limits.get(key) is not None
-        }
-        if "guards" in transcript.settings:
-            kept["guards"] = GuardSettings.model_validate(transcript.settings["guards"])
-        if "assist" in transcript.settings:
-            kept["assist"] = Assist.model_validate(transcript.settings["assist"])
         roleplay = cls(
             transcript.task.original,
             assistant_role=roles["assistant"],
@@ -166,12 +135,15 @@ class RolePlay(Conversation):
             assistant_model=assistant_model,
             user_model=user_model,
             graph=TaskGraph.from_node_link(transcript.task_graph),
-            max_turns=turn + (max_turns or limits.get("max_turns") or 10),
-            token_budget=spent + extra_budget if extra_budget is not None else None,
-            seed=transcript.seed,
-            done_token=transcript.done_token or DONE_TOKEN,
-            id=f"{base_id}-r{int(generation or 0) + 1}",
-            **(kept | options),
+            settings=saved,
+            id=f"{base_id}-r{int(generation) + 1 if generation.isdigit() else 1}",
+            **{
+                "max_turns": turn + (max_turns or saved.max_turns),
+                "token_budget": spent + extra_budget if extra_budget is not None else None,
+                "plan": False,  # the saved graph is the plan
+                "specify_task": False,
+                **options,
+            },
         )
         roleplay._restore(transcript)
         return roleplay
@@ -183,8 +155,8 @@ class RolePlay(Conversation):
         self.messages = [message.model_copy() for message in saved.messages]
         self.events = [event.model_copy() for event in saved.events]
         self.turn = self.messages[-1].turn
-        self.usage = Usage(prompt_tokens=saved.usage.prompt_tokens, completion_tokens=saved.usage.completion_tokens)
-        self.cost = saved.usage.cost_usd
+        usage = Usage(prompt_tokens=saved.usage.prompt_tokens, completion_tokens=saved.usage.completion_tokens)
+        self.meter = Meter(self.settings.price_table(), usage=usage, cost_usd=saved.usage.cost_usd)
         self._last_progress_turn = self.turn
         transcript = self.transcript
         transcript.parent_id = saved.id
@@ -198,12 +170,12 @@ class RolePlay(Conversation):
 
     async def _prepare(self) -> None:
         task = self.task
-        if self.specify_task:
+        if self.settings.specify_task:
             task = await self._specify()
             self.transcript.task.specified = task
             if not self._has_plan:
                 self._use_graph(TaskGraph.single(task))
-        if self.plan:
+        if self.settings.plan:
             await self._plan(task)
         self._cast(task)
         assert self.instructor is not None and self.executor is not None
@@ -218,10 +190,10 @@ class RolePlay(Conversation):
         plan = [subtask.title for subtask in self.graph] if self._has_plan else None
         shared: dict[str, Any] = {
             "task": task,
-            "done_token": self.done_token,
+            "done_token": self.settings.done_token,
             "params": self.params,
-            "context_tokens": self.context_tokens,
-            "assist": self.assist,
+            "context_tokens": self.settings.context_tokens,
+            "assist": self.settings.assist,
         }
         self.instructor = self.instructor_cls(
             self.user_role, assistant_role=self.assistant_role, model=self.user_model, plan=plan, **shared
@@ -239,9 +211,9 @@ class RolePlay(Conversation):
             assistant_role=self.assistant_role,
             user_role=self.user_role,
             model=self.user_model,
-            max_subtasks=self.max_subtasks,
-            params=GenerationParams(seed=self.seed) if self.seed is not None else None,
-            context_tokens=self.context_tokens,
+            max_subtasks=self.settings.max_subtasks,
+            params=GenerationParams(seed=self.settings.seed) if self.settings.seed is not None else None,
+            context_tokens=self.settings.context_tokens,
         )
         self.transcript.agents.append(AgentInfo(**planner.describe()))
         outcome = await planner.plan(task)
@@ -260,8 +232,8 @@ class RolePlay(Conversation):
             assistant_role=self.assistant_role,
             user_role=self.user_role,
             model=self.user_model,
-            word_limit=self.word_limit,
-            params=GenerationParams(max_tokens=max(64, self.word_limit * 3), seed=self.seed),
+            word_limit=self.settings.word_limit,
+            params=GenerationParams(max_tokens=max(64, self.settings.word_limit * 3), seed=self.settings.seed),
         )
         self.transcript.agents.append(AgentInfo(**specifier.describe()))
         completion = self._meter(await specifier.step([Said(NARRATOR, specifier.request(self.task))]))
@@ -280,7 +252,7 @@ class RolePlay(Conversation):
         while True:
             if self._close_overdue_subtask():
                 return
-            reason = "max_turns" if self.turn >= self.limits.max_turns else self._limit_reached()
+            reason = self._limit_reached(new_turn=True)
             if reason is not None:
                 self._finish(reason)
                 return

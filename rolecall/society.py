@@ -17,14 +17,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from rolecall.agents.base import Agent, Role, Said
-from rolecall.agents.roleplay_agents import DONE_TOKEN
 from rolecall.agents.templates import prompt, templates
-from rolecall.conversation import Conversation, Limits
-from rolecall.critic import Critic
+from rolecall.conversation import Conversation
 from rolecall.errors import SpecError
-from rolecall.guards import GuardSettings
 from rolecall.models.base import ChatModel, GenerationParams
-from rolecall.pricing import PriceTable
+from rolecall.settings import Settings
 from rolecall.transcripts.perspective import NARRATOR, lines_for
 from rolecall.transcripts.record import AgentInfo, Message, conversation_id
 from rolecall.turns import TurnSettings, candidates, match_name, rotate, round_robin
@@ -78,21 +75,15 @@ class Society(Conversation):
         models: Mapping[str, ChatModel] | None = None,
         turns: TurnSettings | None = None,
         lead: str | None = None,
-        max_turns: int = 12,
-        token_budget: int | None = None,
-        cost_budget: float | None = None,
-        timeout: float | None = None,
-        no_progress_turns: int | None = None,
-        seed: int | None = None,
+        settings: Settings | None = None,
         sample: int = 0,
-        done_token: str = DONE_TOKEN,
-        params: GenerationParams | None = None,
-        context_tokens: int | None = None,
-        guards: GuardSettings | None = None,
-        critic: Critic | None = None,
-        prices: PriceTable | None = None,
         id: str | None = None,
+        critic_model: ChatModel | None = None,
+        **options: Any,
     ) -> None:
+        """``settings`` configure the conversation; keyword ``options`` (any
+        :class:`~rolecall.settings.Settings` field) are applied on top of them."""
+        settings = Settings.derive(settings, **options)
         names = [member.name for member in members]
         if len(members) < 2:
             raise SpecError("agents: a society needs at least two members")
@@ -107,24 +98,16 @@ class Society(Conversation):
         self.turn_settings.validate_roster(names)
         self.model = model
         self.member_models = dict(models or {})
-        limits = Limits(
-            max_turns=max_turns, token_budget=token_budget, cost_budget=cost_budget, timeout=timeout,
-            no_progress_turns=no_progress_turns,
-        )  # fmt: skip
         if id is None:
-            id = uuid.uuid4().hex[:16] if seed is None else conversation_id(sorted(names), task.strip(), sample, seed)
-        super().__init__(
-            task, id=id, limits=limits, seed=seed, done_token=done_token, guards=guards, critic=critic,
-            prices=prices, params=params, context_tokens=context_tokens,
-        )  # fmt: skip
+            id = uuid.uuid4().hex[:16] if settings.seed is None else society_id(names, task, sample, settings.seed)
+        super().__init__(task, id=id, settings=settings, critic_model=critic_model)
         self.agents: dict[str, MemberAgent] = {}
         self.moderator: Agent | None = None
         self._handovers: Counter[str] = Counter()
 
     @property
     def models(self) -> Sequence[ChatModel]:
-        found = [self.model, *self.member_models.values(), self.critic.model if self.critic else None]
-        return [model for model in found if model is not None]
+        return [model for model in (self.model, *self.member_models.values()) if model is not None]
 
     def _model_for(self, name: str) -> ChatModel | None:
         return self.member_models.get(name, self.model)
@@ -133,8 +116,8 @@ class Society(Conversation):
         for member in self.members:
             self.agents[member.name] = MemberAgent(
                 member, task=self.task, roster=self.members, lead=member.name == self.lead,
-                done_token=self.done_token, model=self._model_for(member.name), params=self.params,
-                context_tokens=self.context_tokens,
+                done_token=self.settings.done_token, model=self._model_for(member.name), params=self.params,
+                context_tokens=self.settings.context_tokens,
             )  # fmt: skip
             self.transcript.agents.append(AgentInfo(**self.agents[member.name].describe()))
         if self.turn_settings.policy == "moderator":
@@ -155,7 +138,7 @@ class Society(Conversation):
     async def _dialogue(self) -> AsyncIterator[Message]:
         speaker = self.lead
         while True:
-            reason = "max_turns" if self.turn >= self.limits.max_turns else self._limit_reached()
+            reason = self._limit_reached(new_turn=True)
             if reason is not None:
                 self._finish(reason)
                 return
@@ -195,6 +178,11 @@ class Society(Conversation):
             "turn_policy", policy="moderator", answer=answer, chosen=chosen or fallback, fallback=chosen is None
         )
         return chosen or fallback
+
+
+def society_id(names: Sequence[str], task: str, sample: int, seed: int) -> str:
+    """The deterministic id of a society's conversation: its members, task, sample and seed."""
+    return conversation_id(sorted(names), task.strip(), sample, seed)
 
 
 def _after(roster: Sequence[str], name: str) -> list[str]:

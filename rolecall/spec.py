@@ -16,14 +16,12 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rolecall.agents.base import Role
-from rolecall.agents.roleplay_agents import DONE_TOKEN, Assist
-from rolecall.critic import Critic, CriticSettings
-from rolecall.errors import SpecError, shorten
-from rolecall.guards import GuardSettings
-from rolecall.limits import MAX_CONTEXT_TOKENS, MAX_COST_USD, MAX_SECONDS, MAX_SEED, MAX_TOKENS, MAX_TURNS
-from rolecall.models.base import ChatModel, GenerationParams
-from rolecall.pricing import Price, PriceTable
+from rolecall.errors import SpecError
+from rolecall.guards import build as build_guards
+from rolecall.limits import MAX_TURNS
+from rolecall.models.base import ChatModel
 from rolecall.roleplay import RolePlay
+from rolecall.settings import Settings, describe_validation_error
 from rolecall.society import Member, Society
 from rolecall.tasks.graph import TaskGraph
 from rolecall.turns import TurnSettings
@@ -83,45 +81,16 @@ class SubtaskSpec(BaseModel):
         return fields
 
 
-class _Spec(BaseModel):
-    """Fields every conversation spec shares."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+class _Spec(Settings):
+    """What every conversation spec holds: the task, the endpoint, and the :class:`Settings` fields."""
 
     task: NonBlank
     model: str | None = None
     base_url: str | None = None
-    params: GenerationParams = Field(default_factory=GenerationParams)
-    max_turns: int = Field(default=10, gt=0, le=MAX_TURNS)
-    token_budget: int | None = Field(default=None, gt=0, le=MAX_TOKENS)
-    cost_budget: float | None = Field(default=None, gt=0, le=MAX_COST_USD)
-    timeout: float | None = Field(default=None, gt=0, le=MAX_SECONDS)
-    no_progress_turns: int | None = Field(default=None, gt=0, le=MAX_TURNS)
-    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
-    done_token: str = Field(default=DONE_TOKEN, min_length=1, max_length=200)
-    context_tokens: int | None = Field(default=None, gt=255, le=MAX_CONTEXT_TOKENS)
-    guards: GuardSettings = Field(default_factory=GuardSettings)
-    critic: CriticSettings | None = None
-    prices: dict[str, Price] = Field(default_factory=dict)
 
-    def _shared(self, model: ChatModel) -> dict[str, Any]:
-        prices = PriceTable(self.prices)
-        if self.cost_budget is not None and prices.price(model.name) is None:
-            raise SpecError(f"cost_budget: no price for model {model.name!r}; add it under prices:")
-        return {
-            "max_turns": self.max_turns,
-            "token_budget": self.token_budget,
-            "cost_budget": self.cost_budget,
-            "timeout": self.timeout,
-            "no_progress_turns": self.no_progress_turns,
-            "seed": self.seed,
-            "done_token": self.done_token,
-            "params": self.params,
-            "context_tokens": self.context_tokens,
-            "guards": self.guards,
-            "critic": Critic(self.critic, task=self.task, model=model) if self.critic else None,
-            "prices": prices,
-        }
+    def settings(self) -> Settings:
+        """The spec's settings, with what it left unset still unset (so endpoint defaults can apply)."""
+        return Settings.model_validate(self.model_dump(include=set(Settings.model_fields), exclude_unset=True))
 
 
 class RolePlaySpec(_Spec):
@@ -129,12 +98,7 @@ class RolePlaySpec(_Spec):
 
     assistant: AgentSpec
     user: AgentSpec
-    specify_task: bool = False
-    word_limit: int = Field(default=50, gt=0, le=2000)
-    plan: bool = False
-    max_subtasks: int = Field(default=6, gt=0, le=30)
     subtasks: list[SubtaskSpec] | None = Field(default=None, max_length=500)
-    assist: Assist = Field(default_factory=Assist)
 
     def graph(self) -> TaskGraph | None:
         """The declared task graph, validated, or None when the spec has no subtasks."""
@@ -153,20 +117,17 @@ class RolePlaySpec(_Spec):
             )
         return graph.validate()
 
-    def build(self, model: ChatModel) -> RolePlay:
-        """The role-play this spec describes, talking to ``model``."""
+    def build(self, model: ChatModel | None, *, id: str | None = None, sample: int = 0) -> RolePlay:
+        """The role-play this spec describes, talking to ``model``: the one way a spec becomes a conversation."""
         return RolePlay(
             self.task,
             assistant_role=self.assistant.to_role(),
             user_role=self.user.to_role(),
             model=model,
             graph=self.graph(),
-            specify_task=self.specify_task,
-            word_limit=self.word_limit,
-            plan=self.plan,
-            max_subtasks=self.max_subtasks,
-            assist=self.assist,
-            **self._shared(model),
+            settings=self.settings(),
+            id=id,
+            sample=sample,
         )
 
 
@@ -176,11 +137,20 @@ class SocietySpec(_Spec):
     agents: list[Member] = Field(min_length=2, max_length=64)
     turns: TurnSettings = Field(default_factory=TurnSettings)
     lead: str | None = None
-    max_turns: int = Field(default=12, gt=0, le=MAX_TURNS)
 
-    def build(self, model: ChatModel) -> Society:
-        """The society this spec describes, talking to ``model``."""
-        return Society(self.task, self.agents, model=model, turns=self.turns, lead=self.lead, **self._shared(model))
+    @model_validator(mode="after")
+    def _no_roleplay_options(self) -> SocietySpec:
+        given = sorted({"specify_task", "plan"} & self.model_fields_set)
+        if given:
+            raise ValueError(f"{given[0]} applies to two-agent role-plays, not to a society")
+        return self
+
+    def build(self, model: ChatModel | None, *, id: str | None = None, sample: int = 0) -> Society:
+        """The society this spec describes, talking to ``model``: the one way a spec becomes a conversation."""
+        return Society(
+            self.task, self.agents, model=model, turns=self.turns, lead=self.lead, settings=self.settings(), id=id,
+            sample=sample,
+        )  # fmt: skip
 
 
 Spec = RolePlaySpec | SocietySpec
@@ -241,8 +211,9 @@ def read_yaml(path: str | Path) -> Any:
 
 def parse_yaml(text: str, *, source: str = "spec") -> Any:
     """YAML text as data, within the bounds above; every problem is a one-line ``SpecError``."""
-    loader = _BoundedLoader(text)
+    loader: _BoundedLoader | None = None
     try:
+        loader = _BoundedLoader(text)
         node = loader.get_single_node()
         if node is None:
             return None
@@ -261,7 +232,8 @@ def parse_yaml(text: str, *, source: str = "spec") -> Any:
     except RecursionError:
         raise SpecError(f"{source}: nested too deeply") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -277,24 +249,13 @@ def parse_spec(data: Any, *, source: str = "spec") -> Spec:
         spec: Spec
         if "agents" in data:
             spec = SocietySpec.model_validate(data)
-            Society(spec.task, spec.agents, turns=spec.turns, lead=spec.lead)  # checks roster, lead, transitions
+            spec.build(None)  # checks roster, lead, transitions, guards
         else:
             spec = RolePlaySpec.model_validate(data)
             spec.graph()
+            build_guards(spec.guards)
     except ValidationError as exc:
         raise SpecError(f"{source}: {describe_validation_error(exc)}") from None
     except SpecError as exc:
         raise SpecError(f"{source}: {exc}") from None
     return spec
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """The first problem of a pydantic error as 'field.path: what is wrong'."""
-    first = exc.errors()[0]
-    where = ".".join(shorten(part, 40) for part in first["loc"]) or "(top level)"
-    message = first["msg"]
-    if first["type"] == "extra_forbidden":
-        message = "unknown field"
-    elif first["type"] == "missing":
-        message = "missing (required)"
-    return f"{where}: {message}"

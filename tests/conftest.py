@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from rolecall.testing import FakeOpenAIServer
+
+# Property tests: a bounded run in CI (seconds), a long one under `make fuzz` (HYPOTHESIS_PROFILE=fuzz).
+settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True)
+settings.register_profile("fuzz", max_examples=3000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)

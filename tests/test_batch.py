@@ -70,18 +70,16 @@ def test_a_batch_holds_every_planned_conversation_once_and_reruns_skip(tmp_path:
         assert all(row["status"] == "ok" for row in rows)
         assert batch(tmp_path, server, "--concurrency", "2") == 0  # other limits: nothing is redone
         assert server.requests == first_requests
-    spec, assistants, users = load_batch_spec(tmp_path / "batch.yaml")
-    jobs = plan(spec, assistants, users, {(a, u): list(spec.tasks or []) for a in assistants for u in users})
+    jobs = plan(load_batch_spec(tmp_path / "batch.yaml"))
     assert {row["id"] for row in rows} == {job.id for job in jobs}
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["counts"] == {"planned": 24, "done": 24, "failed": 0, "remaining": 0, "failed_attempts": 0}
-    assert manifest["spec"]["seed"] == 7 and manifest["rolecall_version"]
+    assert manifest["spec"]["base"]["seed"] == 7 and manifest["rolecall_version"]
 
 
 def test_ids_are_deterministic_and_samples_differ_in_seed(tmp_path: Path) -> None:
-    spec, assistants, users = load_batch_spec(spec_file(tmp_path))
-    tasks = {(a, u): list(spec.tasks or []) for a in assistants for u in users}
-    first, second = plan(spec, assistants, users, tasks), plan(spec, assistants, users, tasks)
+    spec = load_batch_spec(spec_file(tmp_path))
+    first, second = plan(spec), plan(spec)
     assert [job.id for job in first] == [job.id for job in second]
     assert len({job.sampling_seed for job in first}) == len(first)
 
@@ -197,7 +195,7 @@ def test_the_cache_replays_a_batch_offline_with_the_same_replies(tmp_path: Path)
 
 
 def test_many_conversations_run_concurrently(tmp_path: Path) -> None:
-    spec, assistants, users = load_batch_spec(spec_file(tmp_path))
+    spec = load_batch_spec(spec_file(tmp_path))
     peak = {"now": 0, "max": 0}
 
     def slow(request: dict[str, object]) -> FakeResponse:
@@ -208,7 +206,7 @@ def test_many_conversations_run_concurrently(tmp_path: Path) -> None:
             peak["max"] = max(peak["max"], progress.in_flight)  # type: ignore[attr-defined]
 
         model = OpenAIChatModel("m", base_url=url)
-        await Batch(spec, assistants, users, tmp_path / "out", model, concurrency=12, on_change=watch).run()
+        await Batch(spec, tmp_path / "out", model, concurrency=12, on_change=watch).run()
         await model.aclose()
 
     started = time.monotonic()
@@ -263,8 +261,7 @@ def test_the_ray_engine_gives_the_same_outputs_ids_and_resume(tmp_path: Path) ->
         assert batch(tmp_path, server, "--engine", "ray") == 0  # a rerun finds everything done
         assert server.requests == requests
     assert len(rows) == PLANNED and len({row["id"] for row in rows}) == PLANNED
-    spec, assistants, users = load_batch_spec(tmp_path / "batch.yaml")
-    jobs = plan(spec, assistants, users, {(a, u): list(spec.tasks or []) for a in assistants for u in users})
+    jobs = plan(load_batch_spec(tmp_path / "batch.yaml"))
     assert {row["id"] for row in rows} == {job.id for job in jobs}
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["counts"]["done"] == PLANNED and manifest["counts"]["remaining"] == 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rolecall import Completion, Critic, CriticSettings, GuardSettings, PriceTable, RolePlay, Usage
+from rolecall import Completion, CriticSettings, GuardSettings, PriceTable, RolePlay, Usage
 from rolecall.cli import main
 from rolecall.testing import FakeOpenAIServer, ScriptedModel
 
@@ -19,16 +19,16 @@ DONE = "<TASK_DONE>"
 def test_critic_picks_the_best_of_k_and_is_metered() -> None:
     drafts = ["Solution: Yahoo.\nNext request.", "Solution: Polygon's REST API, with a free tier.\nNext request.",
               "Solution: the internet.\nNext request."]  # fmt: skip
-    critic = Critic(CriticSettings(mode="pick", candidates=3), task="t", model=ScriptedModel(["Option 2"]))
+    critic_model = ScriptedModel(["Option 2"])
     executor = ScriptedModel(drafts)
     transcript = RolePlay(
-        "Build a bot", assistant_role="Programmer", user_role="Trader", critic=critic,
-        user_model=ScriptedModel([INSTRUCTION, DONE]), assistant_model=executor,
+        "Build a bot", assistant_role="Programmer", user_role="Trader", critic=CriticSettings(mode="pick", candidates=3),
+        critic_model=critic_model, user_model=ScriptedModel([INSTRUCTION, DONE]), assistant_model=executor,
     ).run()  # fmt: skip
     assert transcript.messages[1].content == drafts[1]
     [event] = [e.model_extra for e in transcript.events if e.kind == "critic"]
     assert event == {"mode": "pick", "speaker": "Programmer", "choice": 1, "candidates": drafts}
-    assert "Option 3:" in critic.model.calls[0][-1]["content"]  # type: ignore[union-attr]
+    assert "Option 3:" in critic_model.calls[0][-1]["content"]
     assert "critic" in [agent.kind for agent in transcript.agents]
     spent = transcript.usage.prompt_tokens + transcript.usage.completion_tokens
     assert spent > sum(m.usage.prompt_tokens + m.usage.completion_tokens for m in transcript.messages)
@@ -36,10 +36,10 @@ def test_critic_picks_the_best_of_k_and_is_metered() -> None:
 
 def test_critic_review_sends_a_reply_back_with_feedback() -> None:
     critic_model = ScriptedModel(["REVISE: name a concrete provider.", "APPROVE"])
-    critic = Critic(CriticSettings(mode="review", max_revisions=2), task="t", model=critic_model)
     executor = ScriptedModel(["Solution: some website.\nNext request.", "Solution: Polygon.io.\nNext request."])
     transcript = RolePlay(
-        "Build a bot", assistant_role="Programmer", user_role="Trader", critic=critic,
+        "Build a bot", assistant_role="Programmer", user_role="Trader",
+        critic=CriticSettings(mode="review", max_revisions=2), critic_model=critic_model,
         user_model=ScriptedModel([INSTRUCTION, DONE]), assistant_model=executor,
     ).run()  # fmt: skip
     assert transcript.messages[1].content == "Solution: Polygon.io.\nNext request."
@@ -51,11 +51,12 @@ def test_critic_review_sends_a_reply_back_with_feedback() -> None:
 
 def test_cost_is_metered_from_the_price_table_and_the_budget_stops() -> None:
     costly = Completion(text="Solution: done.\nNext request.", model="pricey", usage=Usage(prompt_tokens=1000))
-    prices = PriceTable({"pricey": {"prompt": 1000.0, "completion": 0.0}})  # $1 per 1000 prompt tokens
+    prices = {"pricey": {"prompt": 1000.0, "completion": 0.0}}  # $1 per 1000 prompt tokens
+    instruction = Completion(text=INSTRUCTION, model="pricey", usage=Usage(prompt_tokens=1000))
     transcript = RolePlay(
         "Build", assistant_role="A", user_role="U", prices=prices, cost_budget=2.5, guards=GuardSettings.off(),
-        user_model=ScriptedModel([Completion(text=INSTRUCTION, model="pricey", usage=Usage(prompt_tokens=1000))] * 9),
-        assistant_model=ScriptedModel([costly] * 9),
+        user_model=ScriptedModel([instruction] * 9, name="pricey"),
+        assistant_model=ScriptedModel([costly] * 9, name="pricey"),
     ).run()  # fmt: skip
     assert transcript.termination is not None and transcript.termination.reason == "cost_budget"
     assert transcript.usage.cost_usd == 3.0

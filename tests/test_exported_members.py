@@ -12,5 +12,7 @@ def test_all_names_exist_once() -> None:
 
 
 def test_public_members_are_exactly_all() -> None:
-    public = {name for name, value in vars(rolecall).items() if not name.startswith("_") and not inspect.ismodule(value)}
+    public = {
+        name for name, value in vars(rolecall).items() if not name.startswith("_") and not inspect.ismodule(value)
+    }
     assert public == set(rolecall.__all__) - {"__version__"}

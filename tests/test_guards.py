@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from rolecall import GuardSettings, RolePlay, Transcript
-from rolecall.guards import Turn, first_verdict, is_pleasantry, similarity
+from rolecall.guards import Turn, build, first_verdict
 from rolecall.testing import ScriptedModel
+from rolecall.text import is_pleasantry, similarity
 
 GOOD_INSTRUCTION = "Instruction: list three data sources for prices\nInput: None"
 GOOD_SOLUTION = "Solution: Yahoo Finance, Alpha Vantage and Polygon.\nNext request."
@@ -121,12 +122,25 @@ def test_similarity_and_pleasantries() -> None:
 
 def test_member_impersonation_is_a_role_flip() -> None:
     turn = Turn("I agree.\nSam: and I will code it.", "Priya", "member", DONE, (), ("Sam", "Rae"))
-    verdict = first_verdict(GuardSettings().build(), turn)
+    verdict = first_verdict(build(GuardSettings()), turn)
     assert verdict is not None and verdict.guard == "role_flip"
 
 
-def test_every_guard_name_is_a_known_termination_reason() -> None:
-    from rolecall.guards import GUARDS
-    from rolecall.transcripts import TERMINATION_REASONS
+def test_built_in_guards_run_in_one_defined_order_and_say_what_they_catch() -> None:
+    from rolecall.guards import registered_guards
 
-    assert set(GUARDS) <= set(TERMINATION_REASONS)
+    names = list(registered_guards())
+    assert names[:8] == ["empty", "role_flip", "off_format", "echo", "flake", "premature_done", "loop", "refusal"]
+    assert [type(guard).name for guard in build(GuardSettings())] == names
+    assert all(guard.__doc__ and "Catches" in guard.__doc__ for guard in registered_guards().values())
+
+
+def test_legacy_guard_options_and_mappings_set_the_same_options() -> None:
+    legacy = GuardSettings.model_validate({"echo_threshold": 0.5, "loop_window": 2, "refusal": "stop"})
+    mapped = GuardSettings.model_validate({"echo": {"threshold": 0.5}, "loop": {"window": 2}, "refusal": "stop"})
+    assert legacy == mapped
+    assert legacy.actions == {"refusal": "stop"} and legacy.options == {
+        "echo": {"threshold": 0.5},
+        "loop": {"window": 2},
+    }
+    assert GuardSettings.model_validate(legacy.model_dump()) == legacy  # what a transcript saves reads back

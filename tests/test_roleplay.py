@@ -7,7 +7,16 @@ from collections.abc import Sequence
 
 import pytest
 
-from rolecall import Completion, Executor, GuardSettings, ModelUnavailableError, RolePlay, Usage
+from rolecall import (
+    Completion,
+    Executor,
+    GenerationParams,
+    GuardSettings,
+    ModelUnavailableError,
+    RolePlay,
+    SpecError,
+    Usage,
+)
 from rolecall.models.base import ChatMessage
 from rolecall.testing import FunctionModel, ScriptedModel
 
@@ -156,7 +165,7 @@ def test_task_specifier_makes_the_task_specific() -> None:
 
 def test_custom_executor_overrides_respond_and_postprocess() -> None:
     class Shouting(Executor):
-        async def respond(self, messages: list[ChatMessage]) -> Completion:
+        async def respond(self, messages: list[ChatMessage], params: GenerationParams) -> Completion:
             instruction = messages[-1]["content"]
             return Completion(text=f"  solution: {instruction.splitlines()[0]}  ", model="rules")
 
@@ -197,11 +206,17 @@ def test_function_model_sees_the_roles() -> None:
     assert len(model.calls) == 3
 
 
-def test_bad_arguments_are_rejected() -> None:
-    with pytest.raises(ValueError, match="task is empty"):
+def test_bad_arguments_are_rejected_with_rolecalls_own_errors() -> None:
+    with pytest.raises(SpecError, match="task: must not be blank"):
         RolePlay("  ", assistant_role="A", user_role="U")
-    with pytest.raises(ValueError, match="max_turns"):
+    with pytest.raises(SpecError, match="max_turns: Input should be greater than 0"):
         RolePlay("t", assistant_role="A", user_role="U", max_turns=0)
+    with pytest.raises(SpecError, match="unknown setting 'max_turn'"):
+        RolePlay("t", assistant_role="A", user_role="U", max_turn=3)
+    with pytest.raises(SpecError, match="role: give a non-blank name"):
+        RolePlay("t", assistant_role=" ", user_role="U")
+    with pytest.raises(SpecError, match="guards.no_such: no such guard; known guards: empty, role_flip"):
+        RolePlay("t", assistant_role="A", user_role="U", guards={"no_such": "stop"})
 
 
 def test_json_turns_are_requested_under_a_schema_and_rendered_as_plain_text() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rolecall import GuardSettings, RolePlay, TaskGraph, Transcript
+from rolecall import GuardSettings, RolePlay, Settings, TaskGraph, Transcript
 from rolecall.testing import ScriptedModel
 
 DONE = "<TASK_DONE>"
@@ -110,7 +110,7 @@ def test_budget_stop_then_resume_completes_without_losing_or_repeating() -> None
 
 def test_resume_after_the_instructor_spoke_lets_the_executor_answer_first() -> None:
     rp = album(["Instruction: pick colours\nInput: None"], [SOLUTION], token_budget=10**9)
-    rp.token_budget = 1  # the first call already spends more than this: stop before the executor answers
+    rp.settings = Settings.derive(rp.settings, token_budget=1)  # the first call spends more: the executor never answers
     stopped = rp.run()
     assert stopped.termination is not None and stopped.termination.reason == "token_budget"
     assert [m.role for m in stopped.messages] == ["user"]
@@ -146,6 +146,6 @@ def test_resume_keeps_the_saved_guard_and_assist_settings() -> None:
         ["Instruction: pick colours\nInput: None"], [SOLUTION], max_turns=1, assist=Assist(stops=False, few_shot=True)
     ).run()
     resumed = RolePlay.resume(stopped, user_model=ScriptedModel([DONE]), assistant_model=ScriptedModel([]))
-    assert resumed.guard_settings == GuardSettings.off()
-    assert resumed.assist == Assist(stops=False, few_shot=True)
-    assert resumed.transcript.settings == stopped.settings
+    assert resumed.settings.guards == GuardSettings.off()
+    assert resumed.settings.assist == Assist(stops=False, few_shot=True)
+    assert resumed.transcript.settings == stopped.settings | {"max_turns": 2}  # one more turn than it had

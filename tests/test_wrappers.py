@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from rolecall import Completion, GenerationParams, Usage
+from rolecall.errors import BudgetExhausted
 from rolecall.models import wrappers
-from rolecall.models.wrappers import Budgeted, BudgetExhausted, Cached, RateLimited
+from rolecall.models.wrappers import Budgeted, Cached, RateLimited
 from rolecall.testing import ScriptedModel
 
 MESSAGES = [{"role": "user", "content": "x" * 400}]  # about 100 tokens by the estimate
@@ -72,7 +73,7 @@ def test_a_shared_budget_refuses_calls_once_spent() -> None:
         return calls
 
     assert asyncio.run(spend()) == 3
-    assert model.usage.total_tokens == 300
+    assert model.meter.tokens == 300
 
 
 def test_the_cache_answers_repeated_requests_without_calling(tmp_path: Path) -> None:

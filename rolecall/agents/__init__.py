@@ -2,12 +2,10 @@
 
 from rolecall.agents.base import Agent, Role, Said
 from rolecall.agents.context import TokenEstimator
-from rolecall.agents.roleplay_agents import DONE_TOKEN, Assist, Executor, Instructor, TaskSpecifier
+from rolecall.agents.roleplay_agents import Executor, Instructor, TaskSpecifier
 
 __all__ = [
-    "DONE_TOKEN",
     "Agent",
-    "Assist",
     "Executor",
     "Instructor",
     "Role",

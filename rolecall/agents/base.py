@@ -1,12 +1,19 @@
 """Agent: a role, a system prompt, a model, and the view of the conversation it answers.
 
 An agent is extended by overriding one method, :meth:`Agent.respond`, which turns the chat
-messages the agent sees into a :class:`Completion`. Two small hooks shape the rest:
-:meth:`Agent.build_system_prompt` and :meth:`Agent.postprocess`.
+messages the agent sees and the turn's sampling parameters into a :class:`Completion`. Two
+small hooks shape the rest: :meth:`Agent.build_system_prompt` (called lazily, on first use,
+so a subclass's own attributes are set by then) and :meth:`Agent.postprocess`.
+
+The constructor contract: conversations create agents with keyword arguments only (which
+ones each class takes is in its signature), so a subclass that adds its own must accept
+and pass on the rest: ``def __init__(self, *args, mine=1, **options): super().__init__(*args,
+**options)``.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
@@ -14,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rolecall.agents.context import TokenEstimator, fit
 from rolecall.agents.templates import render
+from rolecall.errors import SpecError
 from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams
 
 DEFAULT_CONTEXT_TOKENS = 8192
@@ -30,7 +38,12 @@ class Role(BaseModel):
 
     @classmethod
     def of(cls, role: str | Role) -> Role:
-        return role if isinstance(role, Role) else cls(name=role)
+        """``role`` as a Role; a blank name is a ``SpecError``."""
+        if isinstance(role, Role):
+            return role
+        if not isinstance(role, str) or not role.strip():
+            raise SpecError(f"role: give a non-blank name, got {role!r}")
+        return cls(name=role.strip())
 
 
 class Said(NamedTuple):
@@ -49,6 +62,21 @@ class Agent:
 
     #: What the agent does in a conversation, recorded in transcripts ("user", "assistant", ...).
     kind: str = "agent"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Refuse, at class definition, a ``respond`` override that cannot take the turn's parameters."""
+        super().__init_subclass__(**kwargs)
+        respond = cls.__dict__.get("respond")
+        if respond is None:
+            return
+        try:
+            inspect.signature(respond).bind(None, [], GenerationParams())
+        except TypeError:
+            raise TypeError(
+                f"{cls.__qualname__}.respond must accept (self, messages, params): the turn's sampling "
+                "parameters (JSON schema, stop sequences, seed) arrive as `params`; pass them on with "
+                "`await super().respond(messages, params)` or `self.model.complete(messages, params=params)`"
+            ) from None
 
     def __init__(
         self,
@@ -69,15 +97,26 @@ class Agent:
         self.params = params or GenerationParams()
         self.context_tokens = context_tokens
         self.estimator = TokenEstimator()
-        self.system_prompt = self.build_system_prompt()
+        self._system_prompt: str | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
 
+    @property
+    def system_prompt(self) -> str:
+        """The system prompt: :meth:`build_system_prompt`'s answer, asked for once, on first use."""
+        if self._system_prompt is None:
+            self._system_prompt = self.build_system_prompt()
+        return self._system_prompt
+
+    @system_prompt.setter
+    def system_prompt(self, text: str) -> None:
+        self._system_prompt = text
+
     # -- hooks ----------------------------------------------------------------------------
 
     def build_system_prompt(self) -> str:
-        """The system prompt, rendered once at construction. Override to change it."""
+        """The system prompt, rendered on first use (after every constructor ran). Override to change it."""
         if self.template is None:
             description = f" {self.role.description}" if self.role.description else ""
             return f"You are {self.role.name}.{description}"
@@ -87,19 +126,21 @@ class Agent:
         """Clean a reply before it enters the conversation. The default strips whitespace."""
         return text.strip()
 
-    async def respond(self, messages: list[ChatMessage]) -> Completion:
-        """Answer ``messages`` (system prompt first, fitted to the context window).
+    async def respond(self, messages: list[ChatMessage], params: GenerationParams) -> Completion:
+        """Answer ``messages`` (system prompt first, fitted to the context window) under ``params``.
 
-        This is the method to override. The default asks the agent's model with the
-        agent's parameters; an override may call other code, several models, or none.
+        This is the method to override. ``params`` are this turn's sampling parameters (the
+        agent's own merged with the turn's: JSON schema, stop sequences, seed); the default
+        asks the agent's model with them. An override may call other code, several models,
+        or none; when it calls a model, it passes ``params`` on.
         """
         if self.model is None:
-            raise TypeError(f"{self!r} has no model: pass model=... or override respond()")
-        return await self.model.complete(messages, params=self.params)
+            raise SpecError(f"{self!r} has no model: pass model=... or override respond()")
+        return await self.model.complete(messages, params=params)
 
     # -- the turn -------------------------------------------------------------------------
 
-    def view(self, conversation: Iterable[Said]) -> list[ChatMessage]:
+    def view(self, conversation: Iterable[Said], *, params: GenerationParams | None = None) -> list[ChatMessage]:
         """The chat messages this agent sees: its own lines as assistant, the rest as user.
 
         Consecutive lines from the other side are joined so roles alternate, as chat
@@ -112,26 +153,21 @@ class Agent:
                 messages[-1] = {"role": role, "content": f"{messages[-1]['content']}\n\n{content}"}
             else:
                 messages.append({"role": role, "content": content})
-        return fit(messages, self._prompt_budget(), self.estimator)
+        return fit(messages, self._prompt_budget(params), self.estimator)
 
-    def _prompt_budget(self) -> int:
+    def _prompt_budget(self, params: GenerationParams | None = None) -> int:
         window = self.context_tokens or getattr(self.model, "context_window", None) or DEFAULT_CONTEXT_TOKENS
-        return max(256, window - (self.params.max_tokens or DEFAULT_REPLY_TOKENS))
+        return max(256, window - ((params or self.params).max_tokens or DEFAULT_REPLY_TOKENS))
 
     async def step(self, conversation: Sequence[Said], *, params: GenerationParams | None = None) -> Completion:
         """Take one turn: build the view, respond, post-process, learn the token rate.
 
-        ``params`` overrides the agent's sampling parameters for this call only.
+        ``params`` adds to the agent's sampling parameters for this call only; :meth:`respond`
+        receives the merged set explicitly.
         """
-        messages = self.view(conversation)
-        if params is None:
-            completion = await self.respond(messages)
-        else:
-            saved, self.params = self.params, self.params.merged(params)
-            try:
-                completion = await self.respond(messages)
-            finally:
-                self.params = saved
+        turn_params = self.params.merged(params)
+        messages = self.view(conversation, params=turn_params)
+        completion = await self.respond(messages, turn_params)
         if completion.usage.prompt_tokens:
             self.estimator.observe(messages, completion.usage.prompt_tokens)
         return completion.model_copy(update={"text": self.postprocess(completion.text)})

@@ -11,13 +11,10 @@ import json
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from rolecall.agents.base import Agent, Role
 from rolecall.agents.templates import prompt, templates
 from rolecall.models.base import ChatModel, GenerationParams
-
-DONE_TOKEN = "<TASK_DONE>"
+from rolecall.settings import DONE_TOKEN, Assist
 
 INSTRUCTOR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -29,22 +26,6 @@ EXECUTOR_SCHEMA: dict[str, Any] = {
     "properties": {"solution": {"type": "string"}},
     "required": ["solution"],
 }
-
-
-class Assist(BaseModel):
-    """Aids that keep small models on task; what each is worth is measured in docs/on_task.md.
-
-    ``stops`` cuts a reply where the other role would begin (the instructor writing
-    "Solution:", the executor writing "Instruction:"); ``few_shot`` adds one worked
-    exchange to each system prompt; ``json_turns`` has each turn written under a JSON
-    Schema (constrained decoding on llama.cpp and OpenAI) and rendered back to plain text.
-    """
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    stops: bool = True
-    few_shot: bool = False
-    json_turns: bool = False
 
 
 def _with_assist(

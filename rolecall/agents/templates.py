@@ -1,4 +1,4 @@
-"""Loading and filling prompt templates stored as package data."""
+"""Loading and filling prompt templates stored as package data (``prompts/*.yaml``)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,6 @@ def render(template: str, values: Mapping[str, Any]) -> str:
     return template.format_map(values)
 
 
-def prompt(key: str, values: Mapping[str, Any]) -> str:
-    """Render the packaged template ``key`` with ``values``."""
-    return render(templates()[key], values)
+def prompt(key: str, values: Mapping[str, Any], *, group: str = "roleplay") -> str:
+    """Render the packaged template ``key`` of ``prompts/<group>.yaml`` with ``values``."""
+    return render(templates(group)[key], values)

@@ -86,6 +86,8 @@ class ChatModel(ABC):
     context_window: int | None = None
     #: How the server takes a JSON Schema: OpenAI's "json_schema" or llama.cpp's "json_object".
     schema_style: Literal["json_schema", "json_object"] = "json_schema"
+    #: Whether this is rolecall's embedded model, whose settings defaults differ (``Settings.for_model``).
+    embedded: bool = False
 
     @abstractmethod
     async def complete(self, messages: Sequence[ChatMessage], *, params: GenerationParams | None = None) -> Completion:

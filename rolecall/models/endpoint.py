@@ -87,4 +87,5 @@ def open_model(
         )
         model.context_window = server.n_ctx
         model.schema_style = "json_object"
+        model.embedded = True
         yield model

@@ -12,7 +12,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import openai
 from openai.types.chat import ChatCompletion
@@ -55,6 +56,34 @@ def _wait(state: RetryCallState) -> float:
     return min(asked, 60.0) if asked is not None else _backoff(state)
 
 
+@dataclass(frozen=True)
+class ModelDescription:
+    """All it takes to open the same model elsewhere (another process, a Ray worker): plain, picklable data.
+
+    The key is not part of it: the opener passes it (from its own environment).
+    """
+
+    name: str
+    base_url: str | None
+    timeout: float
+    max_attempts: int
+    params: dict[str, Any]
+    context_window: int | None
+    schema_style: Literal["json_schema", "json_object"]
+    embedded: bool
+
+    def open(self, *, api_key: str | None = None) -> OpenAIChatModel:
+        """A new client for the described model."""
+        model = OpenAIChatModel(
+            self.name, base_url=self.base_url, api_key=api_key, timeout=self.timeout, max_attempts=self.max_attempts,
+            params=GenerationParams.model_validate(self.params),
+        )  # fmt: skip
+        model.context_window = self.context_window
+        model.schema_style = self.schema_style
+        model.embedded = self.embedded
+        return model
+
+
 class OpenAIChatModel(ChatModel):
     """A chat model behind any OpenAI-compatible ``/v1/chat/completions`` endpoint.
 
@@ -90,6 +119,14 @@ class OpenAIChatModel(ChatModel):
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "base_url": self.endpoint}
+
+    def description(self) -> ModelDescription:
+        """This model as plain data, to open it again in another process (:meth:`ModelDescription.open`)."""
+        return ModelDescription(
+            name=self.name, base_url=self.base_url, timeout=self.timeout, max_attempts=self.max_attempts,
+            params=self.params.model_dump(exclude_unset=True), context_window=self.context_window,
+            schema_style=self.schema_style, embedded=self.embedded,
+        )  # fmt: skip
 
     def _client_for_this_loop(self) -> openai.AsyncOpenAI:
         # An httpx pool belongs to the event loop that opened it; the sync path runs a new

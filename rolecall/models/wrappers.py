@@ -18,14 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rolecall.errors import RunError
-from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams, Usage
-from rolecall.pricing import PriceTable
+from rolecall.errors import BudgetExhausted
+from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams
+from rolecall.models.meter import Meter
+from rolecall.models.pricing import PriceTable
 from rolecall.secrets import clean
-
-
-class BudgetExhausted(RunError):
-    """The batch's shared budget is spent; no further model calls are made."""
 
 
 class _Wrapper(ChatModel):
@@ -34,6 +31,7 @@ class _Wrapper(ChatModel):
         self.name = inner.name
         self.context_window = inner.context_window
         self.schema_style = inner.schema_style
+        self.embedded = inner.embedded
 
     def describe(self) -> dict[str, Any]:
         return self.inner.describe()
@@ -105,23 +103,23 @@ class Budgeted(_Wrapper):
         super().__init__(inner)
         self.tokens_budget = tokens
         self.cost_budget = cost_usd
-        self.prices = prices or PriceTable()
-        self.usage = Usage()
-        self.cost = 0.0
+        self.meter = Meter(prices)
 
     @property
     def exhausted(self) -> bool:
-        if self.tokens_budget is not None and self.usage.total_tokens >= self.tokens_budget:
+        if self.tokens_budget is not None and self.meter.tokens >= self.tokens_budget:
             return True
-        return self.cost_budget is not None and self.cost >= self.cost_budget
+        if self.cost_budget is None:
+            return False
+        return self.meter.cost_usd is None or self.meter.cost_usd >= self.cost_budget
 
     async def complete(self, messages: Sequence[ChatMessage], *, params: GenerationParams | None = None) -> Completion:
         if self.exhausted:
+            if self.cost_budget is not None and self.meter.cost_usd is None:
+                unpriced = ", ".join(sorted(self.meter.unpriced))
+                raise BudgetExhausted(f"the batch cost budget cannot be metered: no price for {unpriced}")
             raise BudgetExhausted("the batch budget is spent")
-        completion = await self.inner.complete(messages, params=params)
-        self.usage = self.usage + completion.usage
-        self.cost += self.prices.cost(completion.model or self.name, completion.usage) or 0.0
-        return completion
+        return self.meter.add(await self.inner.complete(messages, params=params), model=self.name)
 
 
 class Cached(_Wrapper):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
-from rolecall.guards import normalize
+from rolecall.text import normalize
 
 Verdict = str | None
 

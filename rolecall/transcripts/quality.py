@@ -11,13 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rolecall.guards import _REFUSAL, body, normalize, similarity
 from rolecall.models.base import ChatModel, GenerationParams, Usage
+from rolecall.text import body, normalize, refusal, similarity
 from rolecall.transcripts.record import Transcript
 
 DEFAULT_REASONS = frozenset({"task_done", "graph_complete"})
-#: Every refusal the pattern knows contains one of these; most texts contain none and skip the regex.
-_REFUSAL_MARKERS = ("as an ai", "sorry", "unable", "cannot", "can't", "not able")
 
 
 @dataclass(frozen=True)
@@ -47,9 +45,7 @@ class QualityFloor:
             short = len(message.content) < 64  # only a short reply can be empty once its markers are gone
             if short and not body(message.content) and done_token not in message.content:
                 return "empty_turn"
-        text = "\n".join(message.content for message in transcript.messages)
-        lowered = text.lower()
-        if any(marker in lowered for marker in _REFUSAL_MARKERS) and _REFUSAL.search(text):
+        if refusal("\n".join(message.content for message in transcript.messages)):
             return "refusal"
         return None
 

@@ -132,8 +132,9 @@ class Transcript(_Record):
     kickoff: str | None = None
     seed: int | None = None
     done_token: str | None = None
-    limits: dict[str, Any] = Field(default_factory=dict)
+    limits: dict[str, Any] = Field(default_factory=dict)  # files of 0.1; now part of settings
     settings: dict[str, Any] = Field(default_factory=dict)
+    defaults_applied: dict[str, Any] = Field(default_factory=dict)
     parent_id: str | None = None
     messages: list[Message] = Field(default_factory=list)
     termination: Termination | None = None

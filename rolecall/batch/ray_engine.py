@@ -16,16 +16,15 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from rolecall.batch import Batch, BatchSpec, Progress, _scan, plan
+from rolecall.batch.runner import Batch, Progress, limited, scan
+from rolecall.batch.spec import BatchSpec
 from rolecall.errors import SpecError
 from rolecall.models.endpoint import Endpoint, open_model
-from rolecall.models.openai_compat import OpenAIChatModel
+from rolecall.models.openai_compat import ModelDescription, OpenAIChatModel
 
 
 def run_on_ray(
     spec: BatchSpec,
-    assistants: list[str],
-    users: list[str],
     out: Path,
     endpoint: Endpoint,
     *,
@@ -40,15 +39,15 @@ def run_on_ray(
     except ImportError:
         raise SpecError("--engine ray needs Ray: pip install 'rolecall[ray]'") from None
     with open_model(endpoint) as model:  # the embedded server, if any, lives on the driver
-        base_url = getattr(model, "base_url", None)
-        driver = Batch(spec, assistants, users, out, model, concurrency=concurrency, spec_text=spec_text)
-        tasks = asyncio.run(driver._tasks())
-        jobs = plan(spec, assistants, users, tasks)
-        state = _scan(out)
+        if not isinstance(model, OpenAIChatModel):
+            raise SpecError("--engine ray needs an OpenAI-compatible endpoint")
+        driver = Batch(spec, out, model, concurrency=concurrency, spec_text=spec_text)
+        jobs = asyncio.run(driver.jobs())
+        state = scan(out)
         todo = [job.id for job in jobs if job.id not in state.statuses]
         progress = Progress(planned=len(jobs), skipped=len(jobs) - len(todo))
         if not todo:
-            driver._write_manifest(jobs, state, finished=True)
+            driver.write_manifest(jobs, state, finished=True)
             return progress
         started_here = not ray.is_initialized()
         env = {"OPENAI_API_KEY": endpoint.api_key} if endpoint.api_key else {}
@@ -58,21 +57,21 @@ def run_on_ray(
             shards = max(1, min(len(todo), int(ray.cluster_resources().get("CPU", 1))))  # type: ignore[no-untyped-call]
             remote = ray.remote(num_cpus=1)(_run_shard)
             shard = Shard(
-                spec=spec.model_dump(mode="json"), assistants=assistants, users=users, out=str(out),
-                base_url=base_url, model=model.name, ids=[], concurrency=max(1, concurrency // shards),
-                cache=str(cache) if cache else None, shards=shards,
+                spec=spec.model_dump(mode="json"), out=str(out), model=model.description(), ids=[],
+                concurrency=max(1, concurrency // shards), cache=str(cache) if cache else None, shards=shards,
             )  # fmt: skip
             refs = [remote.remote(replace(shard, ids=todo[index::shards])) for index in range(shards)]
             for result in ray.get(refs):
                 for name in ("done", "failed", "retried", "tokens"):
                     setattr(progress, name, getattr(progress, name) + result[name])
-                progress.cost_usd += result["cost_usd"]
+                if progress.cost_usd is not None:
+                    progress.cost_usd = None if result["cost_usd"] is None else progress.cost_usd + result["cost_usd"]
                 progress.stopped = progress.stopped or result["stopped"]
         finally:
             if started_here:
                 ray.shutdown()
         driver.progress = progress
-        driver._write_manifest(jobs, _scan(out), finished=True)  # the shards wrote: read once more
+        driver.write_manifest(jobs, scan(out), finished=True)  # the shards wrote: read once more
     return progress
 
 
@@ -81,11 +80,8 @@ class Shard:
     """What one Ray task needs to hold its share of the batch (plain data: it is pickled)."""
 
     spec: dict[str, Any]
-    assistants: list[str]
-    users: list[str]
     out: str
-    base_url: str | None
-    model: str
+    model: ModelDescription
     ids: list[str]
     concurrency: int
     cache: str | None
@@ -94,18 +90,16 @@ class Shard:
 
 def _run_shard(shard: Shard) -> dict[str, Any]:
     """One Ray task: hold the conversations ``ids`` with the local engine."""
-    from rolecall.batch_view import limited
-
     spec = BatchSpec.model_validate(shard.spec)
     if spec.rpm or spec.tpm:  # the limits are the batch's: each shard gets its share
         share = {"rpm": spec.rpm and spec.rpm / shard.shards, "tpm": spec.tpm and spec.tpm / shard.shards}
         spec = spec.model_copy(update=share)
     model = limited(
-        OpenAIChatModel(shard.model, base_url=shard.base_url, api_key=os.environ.get("OPENAI_API_KEY")),
+        shard.model.open(api_key=os.environ.get("OPENAI_API_KEY")),
         spec,
         cache=Path(shard.cache) if shard.cache else None,
     )
-    batch = Batch(spec, shard.assistants, shard.users, Path(shard.out), model, concurrency=shard.concurrency)
+    batch = Batch(spec, Path(shard.out), model, concurrency=shard.concurrency)
 
     async def run() -> Progress:
         try:

@@ -1,0 +1,38 @@
+"""Batches: many conversations from one spec, concurrent, rate-limited, budgeted and resumable.
+
+``spec`` says what varies and plans it; ``runner`` holds the plan into a folder; ``tasks``
+makes up tasks per role pair; ``ray_engine`` runs the same plan as Ray tasks; ``view`` is
+the progress bar.
+"""
+
+from rolecall.batch.runner import (
+    CONVERSATIONS,
+    FAILURES,
+    MANIFEST,
+    TASKS,
+    Batch,
+    Finished,
+    Progress,
+    limited,
+    scan,
+    summary,
+)
+from rolecall.batch.spec import BatchSpec, Budget, Job, load_batch_spec, plan
+
+__all__ = [
+    "CONVERSATIONS",
+    "FAILURES",
+    "MANIFEST",
+    "TASKS",
+    "Batch",
+    "BatchSpec",
+    "Budget",
+    "Finished",
+    "Job",
+    "Progress",
+    "limited",
+    "load_batch_spec",
+    "plan",
+    "scan",
+    "summary",
+]

@@ -1,0 +1,160 @@
+"""What a guard is, and the one registry that built-in guards and users' guards join alike.
+
+A guard looks at one reply in context (a :class:`Turn`) and returns a :class:`Verdict` or
+nothing. Guards run in the order they were registered, the built-ins first; the first
+verdict wins. A guard joins by :func:`register_guard` (a call or a class decorator) or, from
+an installed package, by the entry point group ``rolecall.guards``::
+
+    [project.entry-points."rolecall.guards"]
+    no_emoji = "my_package.guards:NoEmoji"
+
+What happens on a verdict is the guard's *action*, its own default unless the spec's
+``guards:`` section sets another: ``reask``, ``flag``, ``stop`` or ``off``. A guard that
+ends a conversation gives its name as the termination reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, ClassVar, Literal
+
+from rolecall.agents.templates import prompt
+from rolecall.errors import SpecError
+from rolecall.settings import Action, GuardSettings
+
+log = logging.getLogger(__name__)
+
+#: Which part an agent plays: CAMEL's instructor ("user"), executor ("assistant"), or a society member.
+Side = Literal["user", "assistant", "member"]
+ENTRY_POINT_GROUP = "rolecall.guards"
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_RESERVED = frozenset(GuardSettings.model_fields)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What a guard may look at: the reply, who wrote it, and the dialogue so far."""
+
+    reply: str
+    speaker: str
+    side: Side
+    done_token: str
+    history: Sequence[tuple[str, str]] = ()  # (speaker, content), oldest first
+    others: Sequence[str] = ()  # the other speakers' names
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_token in self.reply
+
+    def last_other(self) -> str | None:
+        """The latest message by someone else."""
+        for speaker, content in reversed(self.history):
+            if speaker != self.speaker:
+                return content
+        return None
+
+    def own(self) -> list[str]:
+        """The speaker's own earlier messages, oldest first."""
+        return [content for speaker, content in self.history if speaker == self.speaker]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A guard's objection: which guard, what it saw, and the reminder sent with a re-ask."""
+
+    guard: str
+    detail: str
+    reminder: str
+
+
+class Guard:
+    """One named check of a reply. Subclass, set ``name``, write :meth:`check`, register.
+
+    The class docstring says what the guard catches (``rolecall`` shows it). ``action`` is
+    the default action. Options from the spec (``guards: {NAME: {action: ..., OPTION: V}}``)
+    are passed to the constructor as keyword arguments.
+    """
+
+    name: ClassVar[str] = ""
+    action: ClassVar[Action] = "reask"
+
+    def check(self, turn: Turn) -> Verdict | None:
+        """A verdict when ``turn.reply`` is unacceptable, else None."""
+        raise NotImplementedError
+
+    def verdict(self, detail: str, reminder: str) -> Verdict:
+        """A verdict by this guard: ``detail`` for the record, ``reminder`` for the agent on a re-ask."""
+        return Verdict(self.name, detail, reminder)
+
+    def remind(self, key: str, detail: str, **values: Any) -> Verdict:
+        """A verdict whose reminder is the packaged template ``key`` of ``prompts/guards.yaml``."""
+        return self.verdict(detail, prompt(key, values, group="guards"))
+
+
+_registry: dict[str, type[Guard]] = {}
+_plugins_loaded = False
+
+
+def register_guard(guard: type[Guard]) -> type[Guard]:
+    """Add ``guard`` to the registry (usable as a class decorator); it runs after those before it."""
+    if not (isinstance(guard, type) and issubclass(guard, Guard)):
+        raise SpecError(f"{guard!r} is not a Guard subclass")
+    name = guard.name
+    if not _NAME.match(name) or name in _RESERVED:
+        raise SpecError(
+            f"guard {guard.__qualname__}: name {name!r} must be lower_snake_case (at most 40 characters) "
+            f"and not one of {', '.join(sorted(_RESERVED))}"
+        )
+    known = _registry.get(name)
+    if known is not None and known is not guard:
+        raise SpecError(f"guard name {name!r} is taken by {known.__module__}.{known.__qualname__}")
+    _registry[name] = guard
+    return guard
+
+
+def registered_guards() -> dict[str, type[Guard]]:
+    """Every registered guard by name, in the order they run (installed packages' guards included)."""
+    global _plugins_loaded  # noqa: PLW0603 - entry points are read once per process
+    if not _plugins_loaded:
+        _plugins_loaded = True
+        for point in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                register_guard(point.load())
+            except Exception as exc:  # a broken plugin must not break every run
+                log.warning("guard plugin %s (%s) not loaded: %s", point.name, point.value, exc)
+    return dict(_registry)
+
+
+def action_of(settings: GuardSettings, guard: type[Guard]) -> Action:
+    """The action ``settings`` give ``guard``: its own default unless set; ``off`` when guards are disabled."""
+    return settings.actions.get(guard.name, guard.action) if settings.enabled else "off"
+
+
+def build(settings: GuardSettings) -> list[Guard]:
+    """The guards to run, in registry order; an unknown name or option is a one-line ``SpecError``."""
+    known = registered_guards()
+    for name in [*settings.actions, *settings.options]:
+        if name not in known:
+            raise SpecError(f"guards.{name}: no such guard; known guards: {', '.join(known)}")
+    made = []
+    for name, guard in known.items():
+        if action_of(settings, guard) == "off":
+            continue
+        try:
+            made.append(guard(**settings.options.get(name, {})))
+        except (TypeError, ValueError) as exc:
+            raise SpecError(f"guards.{name}: {exc}") from None
+    return made
+
+
+def first_verdict(guards: Sequence[Guard], turn: Turn) -> Verdict | None:
+    """The first guard that objects to ``turn``, if any."""
+    for guard in guards:
+        verdict = guard.check(turn)
+        if verdict is not None:
+            return verdict
+    return None

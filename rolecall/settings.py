@@ -1,0 +1,241 @@
+"""The one settings object: everything a conversation is configured with, declared once.
+
+A spec's fields, ``RolePlay``/``Society`` keyword arguments, a batch spec and a saved
+transcript's ``settings`` are all this object. Adding a limit means adding one field to
+:class:`Settings` and its check to :meth:`Settings.limit_reached`; its name is then the
+termination reason. Defaults can depend on the endpoint: on the embedded model the aids
+measured to help it are on unless the caller said otherwise (:meth:`Settings.for_model`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from rolecall.errors import SpecError, shorten
+from rolecall.limits import MAX_CONTEXT_TOKENS, MAX_COST_USD, MAX_SECONDS, MAX_SEED, MAX_TOKENS, MAX_TURNS
+from rolecall.models.base import ChatModel, GenerationParams
+from rolecall.models.pricing import Price, PriceTable
+
+#: What happens when a guard objects: re-ask (bounded), keep and record, end the conversation, or skip the guard.
+Action = Literal["reask", "flag", "stop", "off"]
+ACTIONS: tuple[Action, ...] = ("reask", "flag", "stop", "off")
+#: The done token of the CAMEL protocol (a contract; configurable per spec).
+DONE_TOKEN = "<TASK_DONE>"
+
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+#: Spec keys of earlier versions that set a guard's option: key -> (guard, option).
+_LEGACY_GUARD_OPTIONS = {
+    "echo_threshold": ("echo", "threshold"),
+    "loop_threshold": ("loop", "threshold"),
+    "loop_window": ("loop", "window"),
+}
+
+
+class GuardSettings(BaseModel):
+    """The spec's ``guards:`` section: an action (and options) per registered guard.
+
+    ``guards: {refusal: flag, echo: {action: reask, threshold: 0.7}, max_reasks: 2}``. A
+    guard not named keeps its own default action. Names are checked against the registry
+    when the guards are built (:func:`rolecall.guards.build`).
+    """
+
+    model_config = _STRICT
+
+    enabled: bool = True
+    max_reasks: int = Field(default=2, ge=0, le=10)
+    actions: dict[str, Action] = Field(default_factory=dict)
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_guard_names(cls, data: Any) -> Any:
+        """Fold ``NAME: action`` and ``NAME: {action, option: value}`` keys into ``actions`` and ``options``."""
+        if not isinstance(data, Mapping):
+            return data
+        fields: dict[str, Any] = {}
+        actions = dict(data.get("actions") or {}) if isinstance(data.get("actions"), Mapping) else {}
+        options = dict(data.get("options") or {}) if isinstance(data.get("options"), Mapping) else {}
+        for key, value in data.items():
+            if key in cls.model_fields:
+                fields[key] = value
+            elif key in _LEGACY_GUARD_OPTIONS:
+                guard, option = _LEGACY_GUARD_OPTIONS[key]
+                options[guard] = {**options.get(guard, {}), option: value}
+            elif isinstance(value, str):
+                actions[key] = value
+            elif isinstance(value, Mapping):
+                given = dict(value)
+                if "action" in given:
+                    actions[key] = given.pop("action")
+                options[key] = {**options.get(key, {}), **given}
+            else:
+                raise ValueError(f"{shorten(key, 40)}: give an action ({', '.join(ACTIONS)}) or a mapping")
+        return fields | {"actions": actions, "options": options}
+
+    @classmethod
+    def off(cls) -> GuardSettings:
+        """No guard runs."""
+        return cls(enabled=False)
+
+
+class Assist(BaseModel):
+    """Aids that keep small models on task; what each is worth is measured in docs/on_task.md.
+
+    ``stops`` cuts a reply where the other role would begin (the instructor writing
+    "Solution:", the executor writing "Instruction:"); ``few_shot`` adds one worked
+    exchange to each system prompt; ``json_turns`` has each turn written under a JSON
+    Schema (constrained decoding on llama.cpp and OpenAI) and rendered back to plain text.
+    """
+
+    model_config = _STRICT
+
+    stops: bool = True
+    few_shot: bool = False
+    json_turns: bool = False
+
+
+class CriticSettings(BaseModel):
+    """The spec's ``critic:`` section."""
+
+    model_config = _STRICT
+
+    role: str = Field(default="Critic", min_length=1, max_length=200)
+    mode: Literal["pick", "review"] = "review"
+    candidates: int = Field(default=3, ge=2, le=8)
+    criteria: str = "helpful, specific, correct, and in the required format"
+    applies_to: list[str] = Field(default_factory=lambda: ["assistant"])
+    max_revisions: int = Field(default=1, ge=0, le=5)
+
+
+@dataclass(frozen=True)
+class Spent:
+    """What a conversation has used so far, as the limits see it."""
+
+    turns: int = 0
+    tokens: int = 0
+    cost_usd: float | None = 0.0
+    seconds: float = 0.0
+    turns_without_progress: int = 0
+
+
+class Settings(BaseModel):
+    """Everything a conversation is configured with (role-play options are ignored by societies)."""
+
+    model_config = _STRICT
+
+    # -- limits: each one a field here and a check in limit_reached ------------------------
+    max_turns: int = Field(default=10, gt=0, le=MAX_TURNS, description="instructions (society: messages) in all")
+    token_budget: int | None = Field(default=None, gt=0, le=MAX_TOKENS)
+    cost_budget: float | None = Field(default=None, gt=0, le=MAX_COST_USD, description="USD; needs prices")
+    timeout: float | None = Field(default=None, gt=0, le=MAX_SECONDS, description="seconds of wall clock")
+    no_progress_turns: int | None = Field(default=None, gt=0, le=MAX_TURNS)
+    # -- sampling and protocol ---------------------------------------------------------------
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    params: GenerationParams = Field(default_factory=GenerationParams)
+    done_token: str = Field(default=DONE_TOKEN, min_length=1, max_length=200)
+    context_tokens: int | None = Field(default=None, gt=255, le=MAX_CONTEXT_TOKENS)
+    # -- keeping agents on task ----------------------------------------------------------------
+    guards: GuardSettings = Field(default_factory=GuardSettings)
+    assist: Assist = Field(default_factory=Assist)
+    critic: CriticSettings | None = None
+    prices: dict[str, Price] = Field(default_factory=dict)
+    # -- role-play preparation -----------------------------------------------------------------
+    specify_task: bool = False
+    word_limit: int = Field(default=50, gt=0, le=2000)
+    plan: bool = False
+    max_subtasks: int = Field(default=6, gt=0, le=30)
+
+    @classmethod
+    def derive(cls, base: Settings | None = None, **changes: Any) -> Settings:
+        """``base`` (or the defaults) with ``changes``, validated; a bad value is a ``SpecError``."""
+        unknown = sorted(set(changes) - set(cls.model_fields))
+        if unknown:
+            raise SpecError(f"unknown setting {unknown[0]!r}; settings are: {', '.join(cls.model_fields)}")
+        given = base.model_dump(exclude_unset=True) if base is not None else {}
+        try:
+            return cls.model_validate(given | changes)
+        except ValidationError as exc:
+            raise SpecError(describe_validation_error(exc)) from None
+
+    @classmethod
+    def saved(
+        cls,
+        settings: Mapping[str, Any],
+        *,
+        limits: Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        done_token: str | None = None,
+    ) -> Settings:
+        """The settings a transcript recorded (its ``settings``; files of 0.1 kept limits, guards and assist apart)."""
+        if "max_turns" in settings:
+            data = dict(settings)
+        else:  # an older transcript: limits apart, only guards and assist under settings
+            data = {**(limits or {}), **{key: settings[key] for key in ("guards", "assist") if key in settings}}
+            data |= {"seed": seed} if seed is not None else {}
+            data |= {"done_token": done_token} if done_token else {}
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise SpecError(f"the saved settings are not valid: {describe_validation_error(exc)}") from None
+
+    def price_table(self) -> PriceTable:
+        return PriceTable(self.prices)
+
+    def check_prices(self, models: Iterable[str]) -> None:
+        """A cost budget needs a price for every model it meters: say which one lacks it, before any call."""
+        if self.cost_budget is None:
+            return
+        table = self.price_table()
+        for name in models:
+            if table.price(name) is None:
+                raise SpecError(
+                    f"cost_budget: no price for model {name!r}; add it under prices: "
+                    f"{{{name}: {{prompt: USD_PER_1M_TOKENS, completion: USD_PER_1M_TOKENS}}}}"
+                )
+
+    def limit_reached(self, spent: Spent, *, new_turn: bool) -> str | None:
+        """The first limit ``spent`` has reached (its name is the termination reason), or None.
+
+        ``max_turns`` is checked before a new turn only, so the last instruction is answered.
+        """
+        if new_turn and spent.turns >= self.max_turns:
+            return "max_turns"
+        if self.token_budget is not None and spent.tokens >= self.token_budget:
+            return "token_budget"
+        if self.cost_budget is not None and spent.cost_usd is not None and spent.cost_usd >= self.cost_budget:
+            return "cost_budget"
+        if self.timeout is not None and spent.seconds >= self.timeout:
+            return "timeout"
+        if self.no_progress_turns is not None and spent.turns_without_progress >= self.no_progress_turns:
+            return "no_progress"
+        return None
+
+    def for_model(self, model: ChatModel | None) -> tuple[Settings, dict[str, Any]]:
+        """These settings with the defaults of ``model``'s endpoint applied, and which ones applied.
+
+        On the embedded model, ``assist.json_turns`` is on unless it was set: measured in
+        docs/on_task.md, it is what keeps a 135M model in its role and format.
+        """
+        if model is None or not model.embedded or "json_turns" in self.assist.model_fields_set:
+            return self, {}
+        assist = self.assist.model_copy(update={"json_turns": True})
+        assist.__pydantic_fields_set__ = {*self.assist.model_fields_set}  # still a default, not the caller's
+        adjusted = self.model_copy(update={"assist": assist})
+        adjusted.__pydantic_fields_set__ = {*self.model_fields_set}
+        return adjusted, {"assist.json_turns": True}
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """The first problem of a pydantic error as 'field.path: what is wrong', on one line."""
+    first = exc.errors()[0]
+    where = ".".join(shorten(part, 40) for part in first["loc"]) or "(top level)"
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif first["type"] == "missing":
+        message = "missing (required)"
+    return f"{where}: {message}"
