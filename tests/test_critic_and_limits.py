@@ -22,8 +22,9 @@ def test_critic_picks_the_best_of_k_and_is_metered() -> None:
     critic_model = ScriptedModel(["Option 2"])
     executor = ScriptedModel(drafts)
     transcript = RolePlay(
-        "Build a bot", assistant_role="Programmer", user_role="Trader", critic=CriticSettings(mode="pick", candidates=3),
-        critic_model=critic_model, user_model=ScriptedModel([INSTRUCTION, DONE]), assistant_model=executor,
+        "Build a bot", assistant_role="Programmer", user_role="Trader",
+        critic=CriticSettings(mode="pick", candidates=3), critic_model=critic_model,
+        user_model=ScriptedModel([INSTRUCTION, DONE]), assistant_model=executor,
     ).run()  # fmt: skip
     assert transcript.messages[1].content == drafts[1]
     [event] = [e.model_extra for e in transcript.events if e.kind == "critic"]

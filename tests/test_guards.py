@@ -139,8 +139,6 @@ def test_legacy_guard_options_and_mappings_set_the_same_options() -> None:
     legacy = GuardSettings.model_validate({"echo_threshold": 0.5, "loop_window": 2, "refusal": "stop"})
     mapped = GuardSettings.model_validate({"echo": {"threshold": 0.5}, "loop": {"window": 2}, "refusal": "stop"})
     assert legacy == mapped
-    assert legacy.actions == {"refusal": "stop"} and legacy.options == {
-        "echo": {"threshold": 0.5},
-        "loop": {"window": 2},
-    }
+    assert legacy.actions == {"refusal": "stop"}
+    assert legacy.options == {"echo": {"threshold": 0.5}, "loop": {"window": 2}}
     assert GuardSettings.model_validate(legacy.model_dump()) == legacy  # what a transcript saves reads back

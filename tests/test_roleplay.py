@@ -215,7 +215,7 @@ def test_bad_arguments_are_rejected_with_rolecalls_own_errors() -> None:
         RolePlay("t", assistant_role="A", user_role="U", max_turn=3)
     with pytest.raises(SpecError, match="role: give a non-blank name"):
         RolePlay("t", assistant_role=" ", user_role="U")
-    with pytest.raises(SpecError, match="guards.no_such: no such guard; known guards: empty, role_flip"):
+    with pytest.raises(SpecError, match=r"guards\.no_such: no such guard; known guards: empty, role_flip"):
         RolePlay("t", assistant_role="A", user_role="U", guards={"no_such": "stop"})
 
 
