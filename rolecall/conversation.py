@@ -77,7 +77,9 @@ class Conversation:
         if not task.strip():
             raise SpecError("task: must not be blank")
         self.task = task.strip()
-        self.settings, defaults_applied = settings.for_model(next(iter(self.models), None))
+        self.settings, defaults_applied = settings.for_model(
+            next(iter(self.models), None), can_plan=self.can_plan and graph is None
+        )
         self._critic_model = critic_model
         self.settings.check_prices(model.name for model in self._every_model())
         #: Sampling parameters every agent starts from; the seed, when given, is one of them.
@@ -125,6 +127,9 @@ class Conversation:
     def critic_model(self) -> ChatModel | None:
         """The model the critic uses: the one given, or the first of :attr:`models`."""
         return self._critic_model or next(iter(self.models), None)
+
+    #: Whether this kind of conversation can plan its own task graph (a role-play can).
+    can_plan: bool = False
 
     # -- what subclasses write ------------------------------------------------------------
 
@@ -221,7 +226,7 @@ class Conversation:
             ):
                 with attempt:
                     attempts += 1
-                    completion = await self._draft(agent, view + reminders)
+                    completion = await self._draft(agent, view + reminders, retry=agent.params.retry(attempts))
                     verdict = self._judge(agent, completion.text, side, others)
                     if verdict is not None:
                         reminders = [Said(NARRATOR, verdict.reminder)]
@@ -257,11 +262,11 @@ class Conversation:
             fields["rejected"] = rejected
         self._event("guard", **fields)
 
-    async def _draft(self, agent: Agent, view: list[Said]) -> Completion:
-        """One reply from ``agent``, chosen or reviewed by the critic where it applies."""
+    async def _draft(self, agent: Agent, view: list[Said], *, retry: GenerationParams | None = None) -> Completion:
+        """One reply from ``agent`` (sampled as ``retry`` says on a re-ask), chosen or reviewed by the critic."""
         critic = self.critic if self.critic is not None and self.critic.applies_to(agent) else None
         if critic is None:
-            return self._meter(await agent.step(view))
+            return self._meter(await agent.step(view, params=retry))
         context = next((said.content for said in reversed(view) if said.speaker != agent.name), "")
         if critic.settings.mode == "pick":
             candidates = []

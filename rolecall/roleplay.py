@@ -46,9 +46,14 @@ def check_agent_class(cls: type, what: str, keywords: Sequence[str]) -> None:
 class RolePlay(Conversation):
     """A CAMEL-style role-play between an instructor (user) and an executor (assistant).
 
+    Its settings come from ``settings`` with the keyword ``options`` on top; on the embedded
+    model, the aids measured to help it are on unless set (:meth:`Settings.for_model`).
+
     >>> transcript = RolePlay("Build a trading bot", assistant_role="Python Programmer",
     ...                       user_role="Stock Trader", model=model).run()   # doctest: +SKIP
     """
+
+    can_plan = True
 
     def __init__(
         self,
@@ -212,6 +217,7 @@ class RolePlay(Conversation):
             user_role=self.user_role,
             model=self.user_model,
             max_subtasks=self.settings.max_subtasks,
+            style=self.settings.plan_style,
             params=GenerationParams(seed=self.settings.seed) if self.settings.seed is not None else None,
             context_tokens=self.settings.context_tokens,
         )

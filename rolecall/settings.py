@@ -147,6 +147,9 @@ class Settings(BaseModel):
     specify_task: bool = False
     word_limit: int = Field(default=50, gt=0, le=2000)
     plan: bool = False
+    plan_style: Literal["graph", "steps"] = Field(
+        default="graph", description="graph: subtasks with dependencies; steps: an ordered list of step titles"
+    )
     max_subtasks: int = Field(default=6, gt=0, le=30)
 
     @classmethod
@@ -214,19 +217,32 @@ class Settings(BaseModel):
             return "no_progress"
         return None
 
-    def for_model(self, model: ChatModel | None) -> tuple[Settings, dict[str, Any]]:
+    def for_model(self, model: ChatModel | None, *, can_plan: bool = False) -> tuple[Settings, dict[str, Any]]:
         """These settings with the defaults of ``model``'s endpoint applied, and which ones applied.
 
-        On the embedded model, ``assist.json_turns`` is on unless it was set: measured in
-        docs/on_task.md, it is what keeps a 135M model in its role and format.
+        On the embedded model, what was measured to keep a 135M model on task is on unless
+        the caller set it: ``assist.json_turns`` (each turn decoded under a JSON Schema), and,
+        for a role-play with no subtasks of its own (``can_plan``), ``plan`` with
+        ``plan_style: steps`` (a plan of step titles gives the instructor a new step to
+        direct each time instead of restating the task). The fields a caller set are kept.
         """
-        if model is None or not model.embedded or "json_turns" in self.assist.model_fields_set:
+        if model is None or not model.embedded:
             return self, {}
-        assist = self.assist.model_copy(update={"json_turns": True})
-        assist.__pydantic_fields_set__ = {*self.assist.model_fields_set}  # still a default, not the caller's
-        adjusted = self.model_copy(update={"assist": assist})
-        adjusted.__pydantic_fields_set__ = {*self.model_fields_set}
-        return adjusted, {"assist.json_turns": True}
+        applied: dict[str, Any] = {}
+        if "json_turns" not in self.assist.model_fields_set:
+            applied["assist.json_turns"] = True
+        if can_plan and "plan" not in self.model_fields_set:
+            applied["plan"] = True
+        if (applied.get("plan") or self.plan) and "plan_style" not in self.model_fields_set:
+            applied["plan_style"] = "steps"
+        if not applied:
+            return self, {}
+        assist = self.assist.model_copy(update={"json_turns": applied.get("assist.json_turns", self.assist.json_turns)})
+        assist.__pydantic_fields_set__ = set(self.assist.model_fields_set)  # still defaults, not the caller's
+        changes = {key: value for key, value in applied.items() if key in ("plan", "plan_style")}
+        adjusted = self.model_copy(update={"assist": assist, **changes})
+        adjusted.__pydantic_fields_set__ = set(self.model_fields_set)
+        return adjusted, applied
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -17,11 +17,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from rolecall.agents.base import Agent, Role, Said
+from rolecall.agents.json_turns import LEAD_SCHEMA, MEMBER_SCHEMA, json_fields, with_assist
 from rolecall.agents.templates import prompt, templates
 from rolecall.conversation import Conversation
 from rolecall.errors import SpecError
 from rolecall.models.base import ChatModel, GenerationParams
-from rolecall.settings import Settings
+from rolecall.settings import Assist, Settings
 from rolecall.transcripts.perspective import NARRATOR, lines_for
 from rolecall.transcripts.record import AgentInfo, Message, conversation_id
 from rolecall.turns import TurnSettings, candidates, match_name, rotate, round_robin
@@ -43,8 +44,20 @@ class MemberAgent(Agent):
     kind = "member"
 
     def __init__(
-        self, member: Member, *, task: str, roster: Sequence[Member], lead: bool, done_token: str, **options: Any
+        self,
+        member: Member,
+        *,
+        task: str,
+        roster: Sequence[Member],
+        lead: bool,
+        done_token: str,
+        assist: Assist | None = None,
+        params: GenerationParams | None = None,
+        **options: Any,
     ) -> None:
+        self.assist = assist or Assist()
+        self.lead = lead
+        self.done_token = done_token
         others = [f"{other.name} ({other.role})" for other in roster if other.name != member.name]
         values = {
             "name": member.name,
@@ -54,13 +67,26 @@ class MemberAgent(Agent):
             "task": task,
             "lead_rule": prompt("member_lead", {"done_token": done_token}) if lead else "",
         }
+        template = templates()["member"]
+        if self.assist.json_turns:
+            template += templates()["member_json_lead" if lead else "member_json"]
         super().__init__(
             Role(name=member.role, description=member.description),
             name=member.name,
-            template=templates()["member"],
+            template=template,
             prompt_values=values,
+            params=with_assist(params, self.assist, schema=LEAD_SCHEMA if lead else MEMBER_SCHEMA),
             **options,
         )
+
+    def postprocess(self, text: str) -> str:
+        text = super().postprocess(text)
+        data = json_fields(text, "message") if self.assist.json_turns else None
+        if data is None:
+            return text
+        if self.lead and data.get("task_done") is True:
+            return self.done_token
+        return str(data["message"]).strip()
 
 
 class Society(Conversation):
@@ -117,7 +143,7 @@ class Society(Conversation):
             self.agents[member.name] = MemberAgent(
                 member, task=self.task, roster=self.members, lead=member.name == self.lead,
                 done_token=self.settings.done_token, model=self._model_for(member.name), params=self.params,
-                context_tokens=self.settings.context_tokens,
+                context_tokens=self.settings.context_tokens, assist=self.settings.assist,
             )  # fmt: skip
             self.transcript.agents.append(AgentInfo(**self.agents[member.name].describe()))
         if self.turn_settings.policy == "moderator":

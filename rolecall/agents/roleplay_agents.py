@@ -7,55 +7,13 @@ with ``Solution: ...`` and ``Next request.``. Their inception prompts are packag
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 from rolecall.agents.base import Agent, Role
+from rolecall.agents.json_turns import EXECUTOR_SCHEMA, INSTRUCTOR_SCHEMA, json_fields, with_assist
 from rolecall.agents.templates import prompt, templates
 from rolecall.models.base import ChatModel, GenerationParams
 from rolecall.settings import DONE_TOKEN, Assist
-
-INSTRUCTOR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"instruction": {"type": "string"}, "input": {"type": "string"}, "task_done": {"type": "boolean"}},
-    "required": ["instruction", "input", "task_done"],
-}
-EXECUTOR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"solution": {"type": "string"}},
-    "required": ["solution"],
-}
-
-
-def _with_assist(
-    params: GenerationParams | None, assist: Assist, *, stop: str, schema: dict[str, Any]
-) -> GenerationParams:
-    params = params or GenerationParams()
-    extra = GenerationParams()
-    if assist.stops and not assist.json_turns:  # a stop inside a JSON string would break the JSON
-        extra = GenerationParams(stop=[*(params.stop or []), stop])
-    if assist.json_turns:
-        extra = extra.merged(GenerationParams(json_schema=schema))
-    return params.merged(extra)
-
-
-def _json_field(text: str, *names: str) -> dict[str, Any] | None:
-    """The JSON turn's fields; from a reply cut off by the length limit, the fields it completed."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        data = {}
-        for found in re.finditer(r'"(\w+)"\s*:\s*("(?:[^"\\]|\\.)*"?|true|false)', text):
-            value = found.group(2)
-            if value in ("true", "false"):
-                data[found.group(1)] = value == "true"
-                continue
-            try:
-                data[found.group(1)] = json.loads(value if value.endswith('"') and len(value) > 1 else value + '"')
-            except ValueError:
-                continue
-    return data if isinstance(data, dict) and all(name in data for name in names) else None
 
 
 def _values(task: str, assistant: Role, user: Role, done_token: str, **more: Any) -> dict[str, Any]:
@@ -95,7 +53,7 @@ class Instructor(Agent):
             template += templates()["instructor_example"]
         if self.assist.json_turns:
             template += templates()["instructor_json"]
-        params = _with_assist(params, self.assist, stop="Solution:", schema=INSTRUCTOR_SCHEMA)
+        params = with_assist(params, self.assist, schema=INSTRUCTOR_SCHEMA, stop="Solution:")
         values = _values(
             task,
             Role.of(assistant_role),
@@ -111,7 +69,7 @@ class Instructor(Agent):
 
     def postprocess(self, text: str) -> str:
         text = super().postprocess(text)
-        data = _json_field(text, "instruction") if self.assist.json_turns else None
+        data = json_fields(text, "instruction") if self.assist.json_turns else None
         if data is None:
             return text
         if data.get("task_done"):
@@ -143,12 +101,12 @@ class Executor(Agent):
         if self.assist.json_turns:
             template += templates()["executor_json"]
         values = _values(task, Role.of(role), Role.of(user_role), done_token)
-        params = _with_assist(params, self.assist, stop="Instruction:", schema=EXECUTOR_SCHEMA)
+        params = with_assist(params, self.assist, schema=EXECUTOR_SCHEMA, stop="Instruction:")
         super().__init__(role, model=model, template=template, prompt_values=values, params=params, **options)
 
     def postprocess(self, text: str) -> str:
         text = super().postprocess(text)
-        data = _json_field(text, "solution") if self.assist.json_turns else None
+        data = json_fields(text, "solution") if self.assist.json_turns else None
         if data is None:
             return text
         return f"Solution: {str(data['solution']).strip()}\nNext request."

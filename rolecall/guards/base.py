@@ -144,8 +144,11 @@ def build(settings: GuardSettings) -> list[Guard]:
     for name, guard in known.items():
         if action_of(settings, guard) == "off":
             continue
+        options = settings.options.get(name, {})
+        if options and guard.__init__ is object.__init__:
+            raise SpecError(f"guards.{name}: this guard takes no options (given: {', '.join(map(str, options))})")
         try:
-            made.append(guard(**settings.options.get(name, {})))
+            made.append(guard(**options))
         except (TypeError, ValueError) as exc:
             raise SpecError(f"guards.{name}: {exc}") from None
     return made

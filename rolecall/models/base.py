@@ -57,6 +57,21 @@ class GenerationParams(BaseModel):
     json_schema: dict[str, Any] | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
 
+    def retry(self, attempt: int) -> GenerationParams | None:
+        """What the ``attempt``-th try of the same request changes (None for the first): another draw.
+
+        Asking again with the same seed and prompt draws the very same reply, so each retry
+        takes another seed (derived from this one: runs stay reproducible) and a temperature
+        0.3 higher per retry (from this one, or 0.7), capped at 1.3.
+        """
+        if attempt <= 1:
+            return None
+        base = self.temperature if self.temperature is not None else 0.7
+        return GenerationParams(
+            temperature=round(min(1.3, base + 0.3 * (attempt - 1)), 2),
+            seed=None if self.seed is None else (self.seed + 7919 * (attempt - 1)) % 2**32,
+        )
+
     def merged(self, override: GenerationParams | None) -> GenerationParams:
         """These parameters with every field ``override`` sets taken from it."""
         if override is None:

@@ -68,7 +68,7 @@ def open_model(
     """
     endpoint = endpoint or resolve_endpoint()
     if not endpoint.is_embedded:
-        yield OpenAIChatModel(
+        model = OpenAIChatModel(
             endpoint.model or DEFAULT_OPENAI_MODEL,
             base_url=endpoint.base_url,
             api_key=endpoint.api_key,
@@ -76,6 +76,9 @@ def open_model(
             max_attempts=max_attempts,
             timeout=timeout,
         )
+        if model.name == LOCAL_MODEL_NAME:  # the embedded model served elsewhere (`rolecall serve`)
+            _as_embedded(model, LocalServer.DEFAULT_N_CTX)
+        yield model
         return
     with LocalServer() as server:
         model = OpenAIChatModel(
@@ -85,7 +88,12 @@ def open_model(
             max_attempts=max_attempts,
             timeout=timeout,
         )
-        model.context_window = server.n_ctx
-        model.schema_style = "json_object"
-        model.embedded = True
-        yield model
+        yield _as_embedded(model, server.n_ctx)
+
+
+def _as_embedded(model: OpenAIChatModel, context_window: int) -> OpenAIChatModel:
+    """Mark ``model`` as the embedded SmolLM2 on llama.cpp: its window, its schema style, its defaults."""
+    model.context_window = context_window
+    model.schema_style = "json_object"  # llama-cpp-python's server takes a schema inside json_object
+    model.embedded = True
+    return model

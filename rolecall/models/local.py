@@ -72,12 +72,15 @@ class LocalServer:
     ...     model = OpenAIChatModel(LOCAL_MODEL_NAME, base_url=server.base_url)
     """
 
+    #: The context window the server is started with.
+    DEFAULT_N_CTX = 2048
+
     def __init__(
         self,
         *,
         port: int | None = None,
         host: str = "127.0.0.1",
-        n_ctx: int = 2048,
+        n_ctx: int = DEFAULT_N_CTX,
         startup_timeout: float = 120.0,
     ) -> None:
         self.host = host

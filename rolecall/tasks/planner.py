@@ -1,9 +1,12 @@
 """The planner: an agent that splits a task into a task graph, as validated structured output.
 
 The reply is requested under a JSON Schema (constrained decoding where the server supports
-it), parsed with pydantic and checked as a graph. A bad plan is sent back with the problem
-named, a bounded number of times; when the model still cannot plan, the caller falls back
-to a one-node graph. Every attempt is reported so the transcript can record it.
+it), parsed with pydantic and checked as a graph. Two styles: ``graph`` asks for subtasks
+with ids and dependencies; ``steps`` asks only for an ordered list of step titles, each
+waiting for the one before (what a very small model can still write well). A bad plan is
+sent back with the problem named, a bounded number of times; when the model still cannot
+plan, the caller falls back to a one-node graph. Every attempt is reported so the
+transcript can record it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import asyncio
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -33,6 +36,16 @@ class PlannedSubtask(BaseModel):
 
 class Plan(BaseModel):
     subtasks: list[PlannedSubtask] = Field(min_length=1)
+
+
+PlanStyle = Literal["graph", "steps"]
+_NUMBERING = re.compile(r"^\s*(?:step\s*)?\d+\s*[.):-]\s*", re.IGNORECASE)
+
+
+def steps_schema(max_subtasks: int) -> dict[str, Any]:
+    """The JSON Schema of a ``steps`` plan: 2 to ``max_subtasks`` step titles, in order."""
+    steps = {"type": "array", "items": {"type": "string"}, "minItems": min(2, max_subtasks), "maxItems": max_subtasks}
+    return {"type": "object", "properties": {"steps": steps}, "required": ["steps"]}
 
 
 def plan_schema(max_subtasks: int) -> dict[str, Any]:
@@ -79,6 +92,7 @@ class Planner(Agent):
         model: ChatModel | None = None,
         max_subtasks: int = 6,
         max_attempts: int = 3,
+        style: PlanStyle = "graph",
         params: GenerationParams | None = None,
         **options: Any,
     ) -> None:
@@ -86,7 +100,9 @@ class Planner(Agent):
         self.user_role = Role.of(user_role)
         self.max_subtasks = max_subtasks
         self.max_attempts = max_attempts
-        schema_params = GenerationParams(json_schema=plan_schema(max_subtasks), max_tokens=400, temperature=0.2)
+        self.style = style
+        schema = plan_schema(max_subtasks) if style == "graph" else steps_schema(max_subtasks)
+        schema_params = GenerationParams(json_schema=schema, max_tokens=400, temperature=0.2)
         super().__init__(
             "Planner",
             model=model,
@@ -103,10 +119,10 @@ class Planner(Agent):
             "user_role": self.user_role.name,
             "max_subtasks": self.max_subtasks,
         }
-        conversation = [Said("rolecall", prompt("planner", values))]
+        conversation = [Said("rolecall", prompt("planner" if self.style == "graph" else "planner_steps", values))]
         outcome = PlanOutcome(graph=None)
         for attempt in range(1, self.max_attempts + 1):
-            completion: Completion = await self.step(conversation)
+            completion: Completion = await self.step(conversation, params=self.params.retry(attempt))
             outcome.completions.append(completion)
             try:
                 outcome.graph = self.parse(completion.text)
@@ -131,8 +147,10 @@ class Planner(Agent):
         match = _JSON_OBJECT.search(text)
         if match is None:
             raise ValueError("the reply holds no JSON object")
+        if self.style == "steps":
+            return self._parse_steps(match.group())
         try:
-            plan = Plan.model_validate(json.loads(match.group()))
+            plan = Plan.model_validate(json.loads(match.group(), strict=False))
         except json.JSONDecodeError as exc:
             raise ValueError(f"the JSON does not parse ({exc.msg})") from None
         except ValidationError as exc:
@@ -144,4 +162,25 @@ class Planner(Agent):
         graph = TaskGraph()
         for subtask in plan.subtasks:
             graph.add(subtask.id.strip(), subtask.title.strip(), after=[dep.strip() for dep in subtask.after])
+        return graph.validate()
+
+    def _parse_steps(self, text: str) -> TaskGraph:
+        """A chain of steps (each after the one before) from a ``steps`` reply; repeats and numbering dropped."""
+        try:
+            steps = json.loads(text, strict=False)["steps"]
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"the JSON does not parse ({exc.msg})") from None
+        except (KeyError, TypeError):
+            raise ValueError('the JSON has no "steps" list') from None
+        if not isinstance(steps, list):
+            raise ValueError('"steps" is not a list')
+        titles = [_NUMBERING.sub("", str(step)).strip()[:200] for step in steps]
+        titles = [title for title in dict.fromkeys(titles) if len(title.split()) >= 2]
+        if not titles:
+            raise ValueError("no step says what to do (each step is a short sentence)")
+        if len(titles) > self.max_subtasks:
+            raise ValueError(f"it has {len(titles)} steps, more than {self.max_subtasks}")
+        graph = TaskGraph()
+        for number, title in enumerate(titles, start=1):
+            graph.add(f"step{number}", title, after=[f"step{number - 1}"] if number > 1 else [])
         return graph.validate()
