@@ -34,9 +34,10 @@ from rolecall.spec import SocietySpec, Spec, load_spec, parse_spec
 from rolecall.tasks.graph import TaskGraph
 from rolecall.transcripts import store
 from rolecall.transcripts.formats import FORMATS
-from rolecall.transcripts.harvest import HarvestOptions, harvest
+from rolecall.transcripts.harvest import harvest
 from rolecall.transcripts.quality import Judge, QualityFloor
 from rolecall.transcripts.record import Transcript, json_schema
+from rolecall.transcripts.report import HarvestOptions
 from rolecall.transcripts.stats import collect, plot, render
 from rolecall.view import (
     render_ending,

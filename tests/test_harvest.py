@@ -15,9 +15,10 @@ from rolecall.society import Member, Society
 from rolecall.testing import FunctionModel, ScriptedModel
 from rolecall.transcripts import append
 from rolecall.transcripts.formats import FORMATS
-from rolecall.transcripts.harvest import HarvestOptions, harvest
+from rolecall.transcripts.harvest import harvest
 from rolecall.transcripts.perspective import chat_for
 from rolecall.transcripts.quality import QualityFloor
+from rolecall.transcripts.report import HarvestOptions
 
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 DONE = "<TASK_DONE>"

@@ -109,19 +109,23 @@ class FlakeGuard(Guard):
 
 @register_guard
 class PrematureDoneGuard(Guard):
-    """Catches the instructor declaring the (sub)task done before the executor worked on it."""
+    """Catches the instructor (or a society's lead) declaring the (sub)task done before anyone else worked on it."""
 
     name = "premature_done"
 
     def check(self, turn: Turn) -> Verdict | None:
-        if turn.side != "user" or not turn.is_done:
+        if turn.side == "assistant" or not turn.is_done:
             return None
         for speaker, content in reversed(turn.history):
             if turn.done_token in content:
                 break  # a new (sub)task started after the last done token
             if speaker != turn.speaker:
                 return None  # the executor has worked on it
-        return self.remind("premature_done", "the instructor declared the task done before any work on it")
+        who = "the instructor" if turn.side == "user" else turn.speaker
+        return self.remind(
+            "premature_done" if turn.side == "user" else "premature_done_member",
+            f"{who} declared the task done before any work on it",
+        )
 
 
 @register_guard

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from rolecall._version import __version__
 from rolecall.secrets import write_text
-
-if TYPE_CHECKING:
-    from rolecall.transcripts.harvest import HarvestOptions, HarvestReport
+from rolecall.transcripts.report import HarvestOptions, HarvestReport
 
 #: What is known of the terms of models rolecall users often generate with.
 MODEL_TERMS = {
