@@ -126,6 +126,7 @@ def _add_data_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     harvest.add_argument("--split", type=float, default=1.0, help="train share, e.g. 0.95 (by task and roles)")
     harvest.add_argument("--split-seed", type=int, default=0, help="seed of the train/validation split")
     harvest.add_argument("--keep-rejected", action="store_true", help="write dropped conversations to rejected.jsonl")
+    harvest.add_argument("--quiet", action="store_true", help="no summary, only problems")
 
     batch = commands.add_parser("batch", help="hold many role-plays from one spec, resumably")
     batch.add_argument("spec", help="a batch spec (YAML)")
@@ -369,6 +370,8 @@ def cmd_harvest(args: argparse.Namespace, console: Console) -> int:
         _error(f"skipped {bad}")
     if len(report.malformed) > 20:
         _error(f"skipped {len(report.malformed) - 20} more unreadable lines")
+    if args.quiet:
+        return EXIT_OK
     dropped = ", ".join(f"{reason} {count}" for reason, count in sorted(report.dropped.items())) or "none"
     rows = ", ".join(f"{split} {count}" for split, count in sorted(report.rows.items())) or "no rows"
     console.print(

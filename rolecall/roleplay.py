@@ -38,7 +38,7 @@ def check_agent_class(cls: type, what: str, keywords: Sequence[str]) -> None:
         inspect.signature(cls).bind("role", **dict.fromkeys(keywords))
     except TypeError as exc:
         raise SpecError(
-            f"{what} {cls.__qualname__} cannot be created with the keyword arguments a role-play passes "
+            f"{what} {cls.__name__} cannot be created with the keyword arguments a role-play passes "
             f"({', '.join(keywords)}): {exc}; accept **options and pass them on to super().__init__"
         ) from None
 

@@ -65,12 +65,15 @@ class GuardSettings(BaseModel):
             elif key in _LEGACY_GUARD_OPTIONS:
                 guard, option = _LEGACY_GUARD_OPTIONS[key]
                 options[guard] = {**options.get(guard, {}), option: value}
+            elif value is False:  # YAML reads a bare `off` as false
+                actions[key] = "off"
             elif isinstance(value, str):
                 actions[key] = value
             elif isinstance(value, Mapping):
                 given = dict(value)
                 if "action" in given:
-                    actions[key] = given.pop("action")
+                    action = given.pop("action")
+                    actions[key] = "off" if action is False else action
                 options[key] = {**options.get(key, {}), **given}
             else:
                 raise ValueError(f"{shorten(key, 40)}: give an action ({', '.join(ACTIONS)}) or a mapping")
