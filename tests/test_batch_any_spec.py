@@ -77,8 +77,11 @@ time.sleep(600)
 """
 
 
-@pytest.mark.parametrize(("text", "planned", "ending"), [(GRAPH_BATCH, 8, "graph_complete"), (SOCIETY_BATCH, 6, "task_done")],
-                         ids=["task-graph", "society"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "planned", "ending"),
+    [(GRAPH_BATCH, 8, "graph_complete"), (SOCIETY_BATCH, 6, "task_done")],
+    ids=["task-graph", "society"],
+)
 def test_a_batch_of_any_spec_runs_resumes_after_kill_9_and_harvests(
     text: str, planned: int, ending: str, tmp_path: Path
 ) -> None:
