@@ -107,10 +107,10 @@ def check_output(out: Path, planned: int) -> str:
 
 async def in_process(spec_path: Path, out: Path, url: str, concurrency: int) -> float:
     """Wall seconds of ``Batch.run`` in this process (what ``rolecall batch`` does after start-up)."""
-    spec, assistants, users = load_batch_spec(spec_path)
+    spec = load_batch_spec(spec_path)
     model = OpenAIChatModel("m", base_url=url, max_attempts=1)
     started = time.perf_counter()
-    progress = await Batch(spec, assistants, users, out, model, concurrency=concurrency).run()
+    progress = await Batch(spec, out, model, concurrency=concurrency).run()
     elapsed = time.perf_counter() - started
     await model.aclose()
     assert progress.done == progress.planned, progress

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rolecall import Assist, GenerationParams, GuardSettings, RolePlay, Transcript, open_model
-from rolecall.guards import EmptyGuard, FlakeGuard, OffFormatGuard, RoleFlipGuard, Turn
+from rolecall.guards import Turn
+from rolecall.guards.builtin import EmptyGuard, FlakeGuard, OffFormatGuard, RoleFlipGuard
 from rolecall.models.base import ChatModel
 from rolecall.transcripts import append
 
@@ -38,10 +39,11 @@ PAIRS = [
 ]
 
 CONFIGS = {
-    "off": {"guards": GuardSettings.off(), "assist": Assist(stops=False)},
-    "guards": {"guards": GuardSettings(), "assist": Assist()},
-    "guards+few_shot": {"guards": GuardSettings(), "assist": Assist(few_shot=True)},
-    "guards+json": {"guards": GuardSettings(), "assist": Assist(json_turns=True)},
+    # Each aid set explicitly, and no plan: the embedded model's defaults must not blur the comparison.
+    "off": {"guards": GuardSettings.off(), "assist": Assist(stops=False, json_turns=False), "plan": False},
+    "guards": {"guards": GuardSettings(), "assist": Assist(json_turns=False), "plan": False},
+    "guards+few_shot": {"guards": GuardSettings(), "assist": Assist(few_shot=True, json_turns=False), "plan": False},
+    "guards+json": {"guards": GuardSettings(), "assist": Assist(json_turns=True), "plan": False},
 }
 CHECKS = (EmptyGuard(), RoleFlipGuard(), OffFormatGuard(), FlakeGuard())
 

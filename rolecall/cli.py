@@ -82,16 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(run)
 
     show = commands.add_parser("show", help="render a saved transcript")
-    show.add_argument("file")
+    show.add_argument("file", metavar="FILE_OR_DIR")
     show.add_argument("--id", help="conversation id (or a prefix); default: the last one")
 
     tasks = commands.add_parser("tasks", help="render a saved conversation's task graph and timeline")
-    tasks.add_argument("file")
+    tasks.add_argument("file", metavar="FILE_OR_DIR")
     tasks.add_argument("--id", help="conversation id (or a prefix); default: the last one")
     tasks.add_argument("--mermaid", action="store_true", help="print the graph as a Mermaid flowchart")
 
     resume = commands.add_parser("resume", help="continue an interrupted or budget-stopped conversation")
-    resume.add_argument("file")
+    resume.add_argument("file", metavar="FILE_OR_DIR")
     resume.add_argument("--id", help="conversation id (or a prefix); default: the last one")
     resume.add_argument("--max-turns", type=int, help="turns allowed beyond those already held")
     _model_options(resume)

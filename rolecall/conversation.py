@@ -218,6 +218,7 @@ class Conversation:
         reminders: list[Said] = []
         attempts = 0
         completion: Completion | None = None
+        narrowed: GenerationParams | None = None
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self.settings.guards.max_reasks + 1),
@@ -226,10 +227,12 @@ class Conversation:
             ):
                 with attempt:
                     attempts += 1
-                    completion = await self._draft(agent, view + reminders, retry=agent.params.retry(attempts))
+                    retry = (agent.params.retry(attempts) or GenerationParams()).merged(narrowed)
+                    completion = await self._draft(agent, view + reminders, retry=retry)
                     verdict = self._judge(agent, completion.text, side, others)
                     if verdict is not None:
                         reminders = [Said(NARRATOR, verdict.reminder)]
+                        narrowed = agent.reask_params(verdict.guard)
                         raise _Rejected(verdict)
         except _Rejected as rejected:
             self._guard_event(rejected.verdict, "stop", agent)
@@ -345,6 +348,8 @@ class Conversation:
     def _finish(self, reason: str, *, detail: str | None = None, error: BaseException | None = None) -> None:
         if self.transcript.termination is not None:
             return
+        if reason == "cost_budget" and detail is None and self.meter.cost_usd is None:
+            detail = f"no price for {', '.join(sorted(self.meter.unpriced))}: the cost cannot be metered"
         transcript = self.transcript
         transcript.status = "failed" if reason in FAILED_REASONS else "ok"
         transcript.termination = Termination(reason=reason, turn=self.turn, detail=detail)

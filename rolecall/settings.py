@@ -212,8 +212,8 @@ class Settings(BaseModel):
             return "max_turns"
         if self.token_budget is not None and spent.tokens >= self.token_budget:
             return "token_budget"
-        if self.cost_budget is not None and spent.cost_usd is not None and spent.cost_usd >= self.cost_budget:
-            return "cost_budget"
+        if self.cost_budget is not None and (spent.cost_usd is None or spent.cost_usd >= self.cost_budget):
+            return "cost_budget"  # a cost that cannot be metered cannot be kept under a budget either
         if self.timeout is not None and spent.seconds >= self.timeout:
             return "timeout"
         if self.no_progress_turns is not None and spent.turns_without_progress >= self.no_progress_turns:

@@ -24,9 +24,11 @@ from hypothesis import strategies as st
 from rolecall.batch import load_batch_spec
 from rolecall.cli import main
 from rolecall.errors import SpecError
+from rolecall.roleplay import RolePlay
 from rolecall.spec import load_spec
-from rolecall.testing import FakeOpenAIServer
-from rolecall.transcripts import Message, TaskText, Termination, Transcript
+from rolecall.tasks import TaskGraph
+from rolecall.testing import FakeOpenAIServer, ScriptedModel
+from rolecall.transcripts import Message, TaskText, Termination, Transcript, read
 
 FUZZ = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], deadline=None)
 
@@ -202,10 +204,28 @@ def valid_record(number: int) -> Transcript:
 
 TEMPLATE = json.loads(valid_record(0).to_json())
 
+
+def two_steps() -> TaskGraph:
+    graph = TaskGraph()
+    graph.add("list", "List the breads")
+    graph.add("price", "Price the breads", after=["list"])
+    return graph
+
+
+#: A real conversation stopped by its turn limit, with settings, graph and events: what resume reads.
+STOPPED = json.loads(
+    RolePlay(
+        "Plan a bakery", assistant_role="Baker", user_role="Owner", max_turns=1, seed=2,
+        graph=two_steps(), user_model=ScriptedModel(["Instruction: list the breads\nInput: None"]),
+        assistant_model=ScriptedModel(["Solution: rye, spelt and white.\nNext request."]),
+    ).run().to_json()
+)  # fmt: skip
+
 hostile_lines = st.one_of(
     st.binary(max_size=200).map(lambda raw: raw.replace(b"\n", b" ")),
     values.map(lambda value: json.dumps(value, allow_nan=True).encode()),
     mutated(TEMPLATE).map(lambda value: json.dumps(value, allow_nan=True).encode()),
+    mutated(STOPPED).map(lambda value: json.dumps(value, allow_nan=True).encode()),
     st.sampled_from(
         [
             b"[" * 5000 + b"]" * 5000,
@@ -256,6 +276,13 @@ def test_every_reader_survives_and_every_valid_record_is_harvested(
         assert main(command) in (0, 1, 2)
     for line in capsys.readouterr().err.splitlines():
         assert line.startswith("rolecall: "), line
+    for transcript in read(folder):  # whatever reads can be resumed, or is refused in one line
+        try:
+            resumed = RolePlay.resume(transcript, model=ScriptedModel(["<TASK_DONE>"], repeat_last=True), max_turns=1)
+        except SpecError as exc:
+            assert "\n" not in str(exc)
+            continue
+        assert resumed.run().termination is not None
 
 
 # -- the corpus of nasty cases found, replayed every run -----------------------------------

@@ -88,7 +88,7 @@ def test_a_limit_is_one_field_and_its_check() -> None:
     assert settings.limit_reached(Spent(turns=3), new_turn=True) == "max_turns"
     assert settings.limit_reached(Spent(tokens=100), new_turn=False) == "token_budget"
     assert settings.limit_reached(Spent(cost_usd=1.5), new_turn=False) == "cost_budget"
-    assert settings.limit_reached(Spent(cost_usd=None), new_turn=False) is None
+    assert settings.limit_reached(Spent(cost_usd=None), new_turn=False) == "cost_budget"  # unmeterable: stop
     assert settings.limit_reached(Spent(seconds=6), new_turn=False) == "timeout"
     assert settings.limit_reached(Spent(turns_without_progress=2), new_turn=False) == "no_progress"
 
@@ -161,3 +161,18 @@ def test_conversation_and_batch_meter_cost_by_one_rule() -> None:
     budgeted = Budgeted(ScriptedModel([call], repeat_last=True, name="mystery"))
     asyncio.run(budgeted.complete([{"role": "user", "content": "hi"}]))
     assert budgeted.meter.cost_usd is None
+
+
+def test_a_reply_from_an_unpriced_model_stops_a_cost_budget_instead_of_escaping_it() -> None:
+    from rolecall.models.base import Completion
+    from rolecall.testing import ScriptedModel
+
+    renamed = Completion(text="Instruction: bake\nInput: None", model="someone-else")  # the server names another model
+    transcript = RolePlay(
+        "Bake", assistant_role="Baker", user_role="Owner", prices={"priced": {"prompt": 1, "completion": 1}},
+        cost_budget=5, user_model=ScriptedModel([renamed], name="priced"),
+        assistant_model=ScriptedModel(["Solution: baked.\nNext request."], name="priced"),
+    ).run()  # fmt: skip
+    assert transcript.termination is not None and transcript.termination.reason == "cost_budget"
+    assert transcript.termination.detail == "no price for someone-else: the cost cannot be metered"
+    assert transcript.usage.cost_usd is None

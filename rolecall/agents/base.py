@@ -126,6 +126,13 @@ class Agent:
         """Clean a reply before it enters the conversation. The default strips whitespace."""
         return text.strip()
 
+    def reask_params(self, guard: str) -> GenerationParams | None:
+        """What a re-ask after guard ``guard`` objected changes in this agent's sampling (default: nothing).
+
+        An agent that writes JSON turns can take the rejected option out of its schema here.
+        """
+        return None
+
     async def respond(self, messages: list[ChatMessage], params: GenerationParams) -> Completion:
         """Answer ``messages`` (system prompt first, fitted to the context window) under ``params``.
 

@@ -36,6 +36,15 @@ LEAD_SCHEMA: dict[str, Any] = {
     "properties": {"message": {"type": "string"}, "task_done": {"type": "boolean"}},
     "required": ["message", "task_done"],
 }
+
+
+def without_done(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with its ``task_done`` field fixed to false: a turn that may not end the task."""
+    properties = dict(schema["properties"])
+    properties["task_done"] = {"type": "boolean", "enum": [False]}
+    return {**schema, "properties": properties}
+
+
 _FIELD = re.compile(r'"(\w+)"\s*:\s*("(?:[^"\\]|\\.)*"?|true|false)')
 
 

@@ -42,9 +42,14 @@ PlanStyle = Literal["graph", "steps"]
 _NUMBERING = re.compile(r"^\s*(?:step\s*)?\d+\s*[.):-]\s*", re.IGNORECASE)
 
 
+#: A step is a sentence: a capitalised word and 2 to 12 more (small models otherwise fill strings with code).
+STEP_PATTERN = "^[A-Z][a-z]+( [A-Za-z0-9,]+){2,12}$"
+
+
 def steps_schema(max_subtasks: int) -> dict[str, Any]:
     """The JSON Schema of a ``steps`` plan: 2 to ``max_subtasks`` step titles, in order."""
-    steps = {"type": "array", "items": {"type": "string"}, "minItems": min(2, max_subtasks), "maxItems": max_subtasks}
+    step = {"type": "string", "pattern": STEP_PATTERN}
+    steps = {"type": "array", "items": step, "minItems": min(2, max_subtasks), "maxItems": max_subtasks}
     return {"type": "object", "properties": {"steps": steps}, "required": ["steps"]}
 
 
