@@ -53,10 +53,13 @@ class ScriptedModel(ChatModel):
         self.replies = list(replies)
         self.repeat_last = repeat_last
         self.calls: list[list[ChatMessage]] = []
+        #: The sampling parameters of each call, beside :attr:`calls`.
+        self.call_params: list[GenerationParams | None] = []
 
     async def complete(self, messages: Sequence[ChatMessage], *, params: GenerationParams | None = None) -> Completion:
         index = len(self.calls)
         self.calls.append(list(messages))
+        self.call_params.append(params)
         if index >= len(self.replies):
             if not (self.repeat_last and self.replies):
                 raise IndexError(f"{self.name}: the script has only {len(self.replies)} replies")
@@ -76,9 +79,12 @@ class FunctionModel(ChatModel):
         self.name = name
         self.function = function
         self.calls: list[list[ChatMessage]] = []
+        #: The sampling parameters of each call, beside :attr:`calls`.
+        self.call_params: list[GenerationParams | None] = []
 
     async def complete(self, messages: Sequence[ChatMessage], *, params: GenerationParams | None = None) -> Completion:
         self.calls.append(list(messages))
+        self.call_params.append(params)
         return _completion(self.function(messages), messages, self.name)
 
 

@@ -142,3 +142,18 @@ def test_legacy_guard_options_and_mappings_set_the_same_options() -> None:
     assert legacy.actions == {"refusal": "stop"}
     assert legacy.options == {"echo": {"threshold": 0.5}, "loop": {"window": 2}}
     assert GuardSettings.model_validate(legacy.model_dump()) == legacy  # what a transcript saves reads back
+
+
+def test_each_reask_draws_anew_and_a_premature_done_cannot_be_repeated_in_json() -> None:
+    from rolecall import Assist
+
+    done = '{"instruction": "", "input": "", "task_done": true}'
+    step = '{"instruction": "list three data sources for prices", "input": "None", "task_done": false}'
+    transcript, user_model, _ = play([done, step, done], [GOOD_SOLUTION], seed=9, assist=Assist(json_turns=True))
+    assert transcript.messages[0].content == GOOD_INSTRUCTION and transcript.messages[0].reasks == 1
+    first, second = user_model.call_params[0], user_model.call_params[1]
+    assert first is not None and second is not None
+    assert first.seed == 9 and second.seed != 9 and (second.temperature or 0) > (first.temperature or 0.7) - 1e-9
+    assert first.json_schema is not None and first.json_schema["properties"]["task_done"] == {"type": "boolean"}
+    assert second.json_schema is not None and second.json_schema["properties"]["task_done"]["enum"] == [False]
+    assert user_model.call_params[2] is not None and user_model.call_params[2].json_schema == first.json_schema
