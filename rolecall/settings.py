@@ -13,8 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
+from rolecall.checked import Checked, describe_validation_error
 from rolecall.errors import SpecError, shorten
 from rolecall.limits import MAX_CONTEXT_TOKENS, MAX_COST_USD, MAX_SECONDS, MAX_SEED, MAX_TOKENS, MAX_TURNS
 from rolecall.models.base import ChatModel, GenerationParams
@@ -35,7 +36,7 @@ _LEGACY_GUARD_OPTIONS = {
 }
 
 
-class GuardSettings(BaseModel):
+class GuardSettings(Checked):
     """The spec's ``guards:`` section: an action (and options) per registered guard.
 
     ``guards: {refusal: flag, echo: {action: reask, threshold: 0.7}, max_reasks: 2}``. A
@@ -85,7 +86,7 @@ class GuardSettings(BaseModel):
         return cls(enabled=False)
 
 
-class Assist(BaseModel):
+class Assist(Checked):
     """Aids that keep small models on task; what each is worth is measured in docs/on_task.md.
 
     ``stops`` cuts a reply where the other role would begin (the instructor writing
@@ -101,7 +102,7 @@ class Assist(BaseModel):
     json_turns: bool = False
 
 
-class CriticSettings(BaseModel):
+class CriticSettings(Checked):
     """The spec's ``critic:`` section."""
 
     model_config = _STRICT
@@ -125,7 +126,7 @@ class Spent:
     turns_without_progress: int = 0
 
 
-class Settings(BaseModel):
+class Settings(Checked):
     """Everything a conversation is configured with (role-play options are ignored by societies)."""
 
     model_config = _STRICT
@@ -246,15 +247,3 @@ class Settings(BaseModel):
         adjusted = self.model_copy(update={"assist": assist, **changes})
         adjusted.__pydantic_fields_set__ = set(self.model_fields_set)
         return adjusted, applied
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """The first problem of a pydantic error as 'field.path: what is wrong', on one line."""
-    first = exc.errors()[0]
-    where = ".".join(shorten(part, 40) for part in first["loc"]) or "(top level)"
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        message = "unknown field"
-    elif first["type"] == "missing":
-        message = "missing (required)"
-    return f"{where}: {message}"

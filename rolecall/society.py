@@ -14,11 +14,12 @@ from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from rolecall.agents.base import Agent, Role, Said
 from rolecall.agents.json_turns import LEAD_SCHEMA, MEMBER_SCHEMA, json_fields, with_assist, without_done
 from rolecall.agents.templates import prompt, templates
+from rolecall.checked import Checked
 from rolecall.conversation import Conversation
 from rolecall.errors import SpecError
 from rolecall.models.base import ChatModel, GenerationParams
@@ -28,7 +29,7 @@ from rolecall.transcripts.record import AgentInfo, Message, conversation_id
 from rolecall.turns import TurnSettings, candidates, match_name, rotate, round_robin
 
 
-class Member(BaseModel):
+class Member(Checked):
     """One member of a society: a unique name and the role it plays."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)

@@ -16,12 +16,13 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rolecall.agents.base import Role
+from rolecall.checked import describe_validation_error
 from rolecall.errors import SpecError
 from rolecall.guards import build as build_guards
 from rolecall.limits import MAX_TURNS
 from rolecall.models.base import ChatModel
 from rolecall.roleplay import RolePlay
-from rolecall.settings import Settings, describe_validation_error
+from rolecall.settings import Settings
 from rolecall.society import Member, Society
 from rolecall.tasks.graph import TaskGraph
 from rolecall.turns import TurnSettings

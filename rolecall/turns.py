@@ -13,14 +13,15 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from rolecall.checked import Checked
 from rolecall.errors import SpecError
 
 Policy = Literal["round_robin", "moderator", "graph"]
 
 
-class TurnSettings(BaseModel):
+class TurnSettings(Checked):
     """The spec's ``turns:`` section."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)

@@ -78,6 +78,16 @@ def test_keyword_sugar_is_checked_like_a_spec() -> None:
         Settings.derive(params={"temperature": 9})
     with pytest.raises(SpecError, match="unknown setting 'turns'"):
         Settings.derive(turns=3)
+    with pytest.raises(SpecError, match=r"^max_turns: Input should be greater than 0$"):  # not pydantic's error
+        Settings(max_turns=0)
+    with pytest.raises(SpecError, match=r"^guards\.max_reasks: Input should be less than or equal to 10$"):
+        Settings(guards={"max_reasks": 99})
+    from rolecall import GenerationParams, Role
+
+    with pytest.raises(SpecError, match=r"^temperature: Input should be a valid number"):
+        GenerationParams(temperature="hot")
+    with pytest.raises(SpecError, match="role: give a non-blank name"):
+        Role.of("  ")
 
 
 def test_a_limit_is_one_field_and_its_check() -> None:

@@ -17,10 +17,11 @@ import inspect
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from rolecall.agents.context import TokenEstimator, fit
 from rolecall.agents.templates import render
+from rolecall.checked import Checked
 from rolecall.errors import SpecError
 from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams
 
@@ -28,7 +29,7 @@ DEFAULT_CONTEXT_TOKENS = 8192
 DEFAULT_REPLY_TOKENS = 512
 
 
-class Role(BaseModel):
+class Role(Checked):
     """Who an agent plays: a name such as "Stock Trader" and an optional description."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)

@@ -14,6 +14,7 @@ from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rolecall.checked import Checked
 from rolecall.limits import MAX_REPLY_TOKENS
 
 
@@ -43,7 +44,7 @@ class Usage(BaseModel):
         )
 
 
-class GenerationParams(BaseModel):
+class GenerationParams(Checked):
     """Sampling parameters passed through to the endpoint; ``extra`` goes verbatim."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from rolecall.checked import Checked
 from rolecall.models.base import Usage
 from rolecall.models.local import LOCAL_MODEL_NAME
 
 
-class Price(BaseModel):
+class Price(Checked):
     """USD per million prompt and completion tokens."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
