@@ -154,7 +154,8 @@ class RolePlay(Conversation):
         return roleplay
 
     def _restore(self, saved: Transcript) -> None:
-        self._has_plan = bool(saved.task_graph and saved.task_graph.get("graph", {}).get("planned"))
+        info = (saved.task_graph or {}).get("graph")
+        self._has_plan = isinstance(info, dict) and info.get("planned") is True
         self._cast(saved.task.specified or saved.task.original)
         self._prepared = True
         self.messages = [message.model_copy() for message in saved.messages]

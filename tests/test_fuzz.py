@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -276,13 +276,7 @@ def test_every_reader_survives_and_every_valid_record_is_harvested(
         assert main(command) in (0, 1, 2)
     for line in capsys.readouterr().err.splitlines():
         assert line.startswith("rolecall: "), line
-    for transcript in read(folder):  # whatever reads can be resumed, or is refused in one line
-        try:
-            resumed = RolePlay.resume(transcript, model=ScriptedModel(["<TASK_DONE>"], repeat_last=True), max_turns=1)
-        except SpecError as exc:
-            assert "\n" not in str(exc)
-            continue
-        assert resumed.run().termination is not None
+    resume_each(read(folder))
 
 
 # -- the corpus of nasty cases found, replayed every run -----------------------------------
@@ -313,3 +307,15 @@ def test_corpus_transcripts_cost_only_their_bad_lines(
         assert line.startswith("rolecall: "), line
     for command in (["stats", str(source)], ["show", str(source)], ["tasks", str(source)]):
         assert main(command) in (0, 2)
+    resume_each(read(source))
+
+
+def resume_each(transcripts: Iterable[Transcript]) -> None:
+    """Whatever reads can be resumed (and run), or is refused with a one-line ``SpecError``."""
+    for transcript in transcripts:
+        try:
+            resumed = RolePlay.resume(transcript, model=ScriptedModel(["<TASK_DONE>"], repeat_last=True), max_turns=1)
+        except SpecError as exc:
+            assert "\n" not in str(exc)
+            continue
+        assert resumed.run().termination is not None
