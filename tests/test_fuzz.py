@@ -319,3 +319,33 @@ def resume_each(transcripts: Iterable[Transcript]) -> None:
             assert "\n" not in str(exc)
             continue
         assert resumed.run().termination is not None
+
+
+def test_a_file_that_changes_or_vanishes_while_read_costs_only_what_changed(tmp_path: Path) -> None:
+    from rolecall.transcripts import Reader
+
+    source = tmp_path / "runs.jsonl"
+    records = [valid_record(number) for number in range(4)]
+    source.write_text("".join(record.to_json() + "\n" for record in records))
+    reader = Reader()
+    seen = []
+    for transcript in reader.read([source]):
+        seen.append(transcript.id)
+        if len(seen) == 1:  # another process cuts the file mid-record while it is read
+            with source.open("r+b") as handle:
+                handle.truncate(source.stat().st_size * 3 // 4)
+    assert seen[0] == records[0].id and 1 <= len(seen) <= 3
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text(records[0].to_json() + "\n")
+    (folder / "b.jsonl").write_text(records[1].to_json() + "\n")
+    (folder / "c.jsonl").write_text(records[2].to_json() + "\n")
+    reader = Reader()
+    seen = []
+    for transcript in reader.read([folder]):
+        seen.append(transcript.id)
+        if len(seen) == 1:
+            (folder / "b.jsonl").unlink()  # vanishes between the listing and its turn to be read
+    assert seen == [records[0].id, records[2].id]
+    [bad] = reader.bad
+    assert (bad.path.name, bad.line) == ("b.jsonl", 0) and "cannot read" in bad.reason
