@@ -1,9 +1,15 @@
-"""rolecall's overhead per turn against bare ``openai`` calls, same protocol, same server.
+"""rolecall's cost per turn against the same protocol without it, same server, one run.
 
-Both sides hold CAMEL-style role-plays (same system prompts, kickoff, alternating views,
+Three sides hold CAMEL-style role-plays (same system prompts, kickoff, alternating views,
 10 turns, no done token) against a zero-latency scripted server running in its own
-process. Rounds alternate between the two so machine noise hits both alike; the figure is
-the median over rounds.
+process, each named by its code path:
+
+* floor: ``httpx.AsyncClient.post`` of the JSON body, ``response.json()`` (no SDK objects);
+* bare openai: ``AsyncOpenAI.chat.completions.create`` as people write it;
+* rolecall: ``RolePlay(...).arun()`` with its defaults (guards on), through
+  ``OpenAIChatModel`` (the SDK's generic ``post`` with ``ChatCompletion`` as the type).
+
+Rounds alternate between the sides so machine noise hits all alike; figures are medians.
 
     python bench/overhead.py [--conversations 20] [--turns 10] [--rounds 7]
 """
@@ -18,8 +24,9 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import openai
-from _bare import bare_conversation
+from _bare import bare_conversation, floor_conversation
 
 from rolecall import OpenAIChatModel, RolePlay
 
@@ -47,6 +54,16 @@ async def with_bare_client(base_url: str, conversations: int, turns: int) -> flo
     return elapsed
 
 
+async def with_floor(base_url: str, conversations: int, turns: int) -> float:
+    client = httpx.AsyncClient(base_url=f"{base_url}/", timeout=60)
+    started = time.perf_counter()
+    for _ in range(conversations):
+        await floor_conversation(client, ASSISTANT, USER, TASK, turns)
+    elapsed = time.perf_counter() - started
+    await client.aclose()
+    return elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=20)
@@ -59,21 +76,23 @@ def main() -> None:
     try:
         assert server.stdout is not None
         base_url = server.stdout.readline().strip()
-        asyncio.run(with_bare_client(base_url, 2, args.turns))  # warm both paths up
+        asyncio.run(with_floor(base_url, 2, args.turns))  # warm every path up
+        asyncio.run(with_bare_client(base_url, 2, args.turns))
         asyncio.run(with_rolecall(base_url, 2, args.turns))
-        bare, ours = [], []
+        floor, bare, ours = [], [], []
         for _ in range(args.rounds):
+            floor.append(asyncio.run(with_floor(base_url, args.conversations, args.turns)))
             bare.append(asyncio.run(with_bare_client(base_url, args.conversations, args.turns)))
             ours.append(asyncio.run(with_rolecall(base_url, args.conversations, args.turns)))
     finally:
         server.kill()
     turns = args.conversations * args.turns
-    bare_ms = statistics.median(bare) / turns * 1000
-    ours_ms = statistics.median(ours) / turns * 1000
+    floor_ms, bare_ms, ours_ms = (statistics.median(side) / turns * 1000 for side in (floor, bare, ours))
     print(f"turns per round: {turns} ({args.conversations} conversations x {args.turns} turns), rounds: {args.rounds}")
-    print(f"bare openai client: {bare_ms:.2f} ms/turn")
-    print(f"rolecall:           {ours_ms:.2f} ms/turn")
-    print(f"ratio rolecall / bare: {ours_ms / bare_ms:.3f}x (target <= 1.15x)")
+    print(f"floor (httpx post, response.json()):             {floor_ms:.2f} ms/turn")
+    print(f"bare openai (chat.completions.create):           {bare_ms:.2f} ms/turn")
+    print(f"rolecall (RolePlay.arun, defaults, guards on):   {ours_ms:.2f} ms/turn")
+    print(f"ratio rolecall / floor: {ours_ms / floor_ms:.3f}x   rolecall / bare openai: {ours_ms / bare_ms:.3f}x")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,21 @@ def describe_validation_error(exc: ValidationError) -> str:
 _depth: ContextVar[int] = ContextVar("checked_depth", default=0)
 
 
+def require_text_keys(data: Any, where: str = "") -> None:
+    """A ``SpecError`` naming the first mapping key in ``data`` that is not text (YAML allows any).
+
+    Checked values are built with keyword arguments, so every key on the way must be a string.
+    """
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if not isinstance(key, str):
+                raise SpecError(f"{where or '(top level)'}: the key {shorten(key, 40)} is not text")
+            require_text_keys(value, f"{where}.{shorten(key, 40)}" if where else shorten(key, 40))
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            require_text_keys(item, f"{where}.{index}" if where else str(index))
+
+
 class Checked(BaseModel):
     """A pydantic value whose construction raises ``SpecError`` instead of ``ValidationError``.
 

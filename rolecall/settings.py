@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from rolecall.checked import Checked, describe_validation_error
+from rolecall.checked import Checked, describe_validation_error, require_text_keys
 from rolecall.errors import SpecError, shorten
 from rolecall.limits import MAX_CONTEXT_TOKENS, MAX_COST_USD, MAX_SECONDS, MAX_SEED, MAX_TOKENS, MAX_TURNS
 from rolecall.models.base import ChatModel, GenerationParams
@@ -163,6 +163,7 @@ class Settings(Checked):
         if unknown:
             raise SpecError(f"unknown setting {unknown[0]!r}; settings are: {', '.join(cls.model_fields)}")
         given = base.model_dump(exclude_unset=True) if base is not None else {}
+        require_text_keys(changes)
         try:
             return cls.model_validate(given | changes)
         except ValidationError as exc:
@@ -185,9 +186,12 @@ class Settings(Checked):
             data |= {"seed": seed} if seed is not None else {}
             data |= {"done_token": done_token} if done_token else {}
         try:
+            require_text_keys(data)
             return cls.model_validate(data)
         except ValidationError as exc:
             raise SpecError(f"the saved settings are not valid: {describe_validation_error(exc)}") from None
+        except SpecError as exc:
+            raise SpecError(f"the saved settings are not valid: {exc}") from None
 
     def price_table(self) -> PriceTable:
         return PriceTable(self.prices)

@@ -16,7 +16,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rolecall.agents.base import Role
-from rolecall.checked import describe_validation_error
+from rolecall.checked import describe_validation_error, require_text_keys
 from rolecall.errors import SpecError
 from rolecall.guards import build as build_guards
 from rolecall.limits import MAX_TURNS
@@ -247,6 +247,7 @@ def parse_spec(data: Any, *, source: str = "spec") -> Spec:
     if not isinstance(data, dict):
         raise SpecError(f"{source}: expected a mapping of fields, got {type(data).__name__}")
     try:
+        require_text_keys(data)
         spec: Spec
         if "agents" in data:
             spec = SocietySpec.model_validate(data)
