@@ -3,8 +3,9 @@
 pydantic reports a bad value with its own ``ValidationError``, many lines long. rolecall's
 public configuration values (``Settings`` and its sections, ``GenerationParams``, ``Price``,
 ``Role``, ``Member``, ``TurnSettings``) derive from :class:`Checked`, so ``Settings(max_turns=0)``
-raises ``SpecError("max_turns: Input should be greater than 0")`` like a spec file would
-(``model_validate`` too: pydantic routes it through the constructor of such a class).
+raises ``SpecError("max_turns: Input should be greater than 0")`` like a spec file would.
+``model_validate`` still raises pydantic's ``ValidationError`` (carrying the same line), for
+code written against pydantic.
 """
 
 from __future__ import annotations
