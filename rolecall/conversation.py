@@ -227,7 +227,9 @@ class Conversation:
             ):
                 with attempt:
                     attempts += 1
-                    retry = (agent.params.retry(attempts) or GenerationParams()).merged(narrowed)
+                    retry = agent.params.retry(attempts)
+                    if narrowed is not None:
+                        retry = narrowed if retry is None else retry.merged(narrowed)
                     completion = await self._draft(agent, view + reminders, retry=retry)
                     verdict = self._judge(agent, completion.text, side, others)
                     if verdict is not None:

@@ -154,8 +154,7 @@ class RolePlay(Conversation):
         return roleplay
 
     def _restore(self, saved: Transcript) -> None:
-        info = (saved.task_graph or {}).get("graph")
-        self._has_plan = isinstance(info, dict) and info.get("planned") is True
+        self._has_plan = saved.planned
         self._cast(saved.task.specified or saved.task.original)
         self._prepared = True
         self.messages = [message.model_copy() for message in saved.messages]

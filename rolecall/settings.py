@@ -198,15 +198,8 @@ class Settings(Checked):
 
     def check_prices(self, models: Iterable[str]) -> None:
         """A cost budget needs a price for every model it meters: say which one lacks it, before any call."""
-        if self.cost_budget is None:
-            return
-        table = self.price_table()
-        for name in models:
-            if table.price(name) is None:
-                raise SpecError(
-                    f"cost_budget: no price for model {name!r}; add it under prices: "
-                    f"{{{name}: {{prompt: USD_PER_1M_TOKENS, completion: USD_PER_1M_TOKENS}}}}"
-                )
+        if self.cost_budget is not None:
+            self.price_table().require(models, budget="cost_budget")
 
     def limit_reached(self, spent: Spent, *, new_turn: bool) -> str | None:
         """The first limit ``spent`` has reached (its name is the termination reason), or None.
@@ -245,8 +238,9 @@ class Settings(Checked):
             applied["plan_style"] = "steps"
         if not applied:
             return self, {}
-        assist = self.assist.model_copy(update={"json_turns": applied.get("assist.json_turns", self.assist.json_turns)})
-        assist.__pydantic_fields_set__ = set(self.assist.model_fields_set)  # still defaults, not the caller's
+        # Applied defaults stay unset, so settings passed on to another endpoint decide afresh.
+        assist = self.assist.model_copy(update={"json_turns": True} if "assist.json_turns" in applied else {})
+        assist.__pydantic_fields_set__ = set(self.assist.model_fields_set)
         changes = {key: value for key, value in applied.items() if key in ("plan", "plan_style")}
         adjusted = self.model_copy(update={"assist": assist, **changes})
         adjusted.__pydantic_fields_set__ = set(self.model_fields_set)

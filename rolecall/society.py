@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ConfigDict, Field
 
 from rolecall.agents.base import Agent, Role, Said
-from rolecall.agents.json_turns import LEAD_SCHEMA, MEMBER_SCHEMA, json_fields, with_assist, without_done
+from rolecall.agents.json_turns import LEAD_SCHEMA, MEMBER_SCHEMA, json_fields, with_assist
 from rolecall.agents.templates import prompt, templates
 from rolecall.checked import Checked
 from rolecall.conversation import Conversation
@@ -79,12 +79,6 @@ class MemberAgent(Agent):
             params=with_assist(params, self.assist, schema=LEAD_SCHEMA if lead else MEMBER_SCHEMA),
             **options,
         )
-
-    def reask_params(self, guard: str) -> GenerationParams | None:
-        """After a premature done token, a JSON-turn lead is asked again under a schema that cannot say done."""
-        if guard == "premature_done" and self.lead and self.assist.json_turns:
-            return GenerationParams(json_schema=without_done(LEAD_SCHEMA))
-        return None
 
     def postprocess(self, text: str) -> str:
         text = super().postprocess(text)

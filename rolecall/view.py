@@ -87,8 +87,7 @@ def render_transcript(transcript: Transcript) -> RenderableType:
     speakers: list[str] = []
     parts: list[RenderableType] = [header]
     parts += [render_message(message, speakers) for message in transcript.messages]
-    graph_info = (transcript.task_graph or {}).get("graph")
-    if isinstance(graph_info, dict) and graph_info.get("planned"):
+    if transcript.planned:
         try:
             parts.append(render_graph(TaskGraph.from_node_link(transcript.task_graph or {})))
         except GraphError as exc:

@@ -20,6 +20,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import ConfigDict, Field
 
 from rolecall.agents.context import TokenEstimator, fit
+from rolecall.agents.json_turns import without_done
 from rolecall.agents.templates import render
 from rolecall.checked import Checked
 from rolecall.errors import SpecError
@@ -128,10 +129,14 @@ class Agent:
         return text.strip()
 
     def reask_params(self, guard: str) -> GenerationParams | None:
-        """What a re-ask after guard ``guard`` objected changes in this agent's sampling (default: nothing).
+        """What a re-ask after guard ``guard`` objected changes in this agent's sampling.
 
-        An agent that writes JSON turns can take the rejected option out of its schema here.
+        After a premature done token, an agent whose JSON turns can say ``task_done`` is asked
+        again under a schema that cannot; otherwise nothing changes.
         """
+        schema = self.params.json_schema
+        if guard == "premature_done" and schema is not None and "task_done" in schema.get("properties", {}):
+            return GenerationParams(json_schema=without_done(schema))
         return None
 
     async def respond(self, messages: list[ChatMessage], params: GenerationParams) -> Completion:

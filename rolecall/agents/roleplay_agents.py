@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rolecall.agents.base import Agent, Role
-from rolecall.agents.json_turns import EXECUTOR_SCHEMA, INSTRUCTOR_SCHEMA, json_fields, with_assist, without_done
+from rolecall.agents.json_turns import EXECUTOR_SCHEMA, INSTRUCTOR_SCHEMA, json_fields, with_assist
 from rolecall.agents.templates import prompt, templates
 from rolecall.models.base import ChatModel, GenerationParams
 from rolecall.settings import DONE_TOKEN, Assist
@@ -62,12 +62,6 @@ class Instructor(Agent):
             plan="\n".join(f"{number}. {title}" for number, title in enumerate(plan or [], 1)),
         )
         super().__init__(role, model=model, template=template, prompt_values=values, params=params, **options)
-
-    def reask_params(self, guard: str) -> GenerationParams | None:
-        """After a premature done token, a JSON-turn instructor is asked again under a schema that cannot say done."""
-        if guard == "premature_done" and self.assist.json_turns:
-            return GenerationParams(json_schema=without_done(INSTRUCTOR_SCHEMA))
-        return None
 
     def is_done(self, text: str) -> bool:
         """Whether a reply carries the done token."""

@@ -26,7 +26,6 @@ from rolecall.errors import BudgetExhausted, SpecError
 from rolecall.models.base import ChatModel
 from rolecall.models.wrappers import Budgeted, Cached, RateLimited
 from rolecall.secrets import write_text
-from rolecall.settings import Settings
 from rolecall.transcripts import store
 from rolecall.transcripts.record import Transcript
 
@@ -106,7 +105,7 @@ class Batch:
         settings = self.template.settings()
         settings.check_prices([model.name])
         if spec.budget.cost_usd is not None:
-            Settings.derive(settings, cost_budget=spec.budget.cost_usd).check_prices([model.name])
+            settings.price_table().require([model.name], budget="budget.cost_usd")
         self.out = out
         self.model = Budgeted(
             model, tokens=spec.budget.tokens, cost_usd=spec.budget.cost_usd, prices=settings.price_table()

@@ -4,7 +4,7 @@
 registers rolecall's own guards, first, in the order they run.
 """
 
-from rolecall.guards import builtin as _builtin  # noqa: F401 - registers the built-in guards, first
+from rolecall.guards import builtin  # imported first: it registers the built-in guards, in the order they run
 from rolecall.guards.base import (
     ENTRY_POINT_GROUP,
     Guard,
@@ -26,6 +26,7 @@ __all__ = [
     "Verdict",
     "action_of",
     "build",
+    "builtin",
     "first_verdict",
     "register_guard",
     "registered_guards",

@@ -7,11 +7,12 @@ longest entry it starts with ("gpt-4o-mini-2024-07-18" matches "gpt-4o-mini").
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from pydantic import ConfigDict, Field
 
 from rolecall.checked import Checked
+from rolecall.errors import SpecError
 from rolecall.models.base import Usage
 from rolecall.models.local import LOCAL_MODEL_NAME
 
@@ -40,6 +41,15 @@ class PriceTable:
             return self._prices[model]
         matches = [name for name in self._prices if model.startswith(name)]
         return self._prices[max(matches, key=len)] if matches else None
+
+    def require(self, models: Iterable[str], *, budget: str) -> None:
+        """A ``SpecError`` naming the first of ``models`` without a price: ``budget`` cannot meter it."""
+        for name in models:
+            if self.price(name) is None:
+                raise SpecError(
+                    f"{budget}: no price for model {name!r}; add it under prices: "
+                    f"{{{name}: {{prompt: USD_PER_1M_TOKENS, completion: USD_PER_1M_TOKENS}}}}"
+                )
 
     def cost(self, model: str | None, usage: Usage) -> float | None:
         """Dollars for ``usage`` on ``model``, or None when its price is unknown."""

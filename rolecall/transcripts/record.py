@@ -143,6 +143,12 @@ class Transcript(_Record):
     events: list[Event] = Field(default_factory=list)
     error: ErrorInfo | None = None
 
+    @property
+    def planned(self) -> bool:
+        """Whether the saved task graph was declared or planned (not the one-node graph of a plain task)."""
+        info = (self.task_graph or {}).get("graph")
+        return isinstance(info, dict) and info.get("planned") is True
+
     def agent(self, name: str) -> AgentInfo:
         """The agent called ``name``; ``KeyError`` if there is none."""
         for info in self.agents:
