@@ -32,10 +32,11 @@ from rolecall.models import (
 )
 from rolecall.models.pricing import Price, PriceTable
 from rolecall.roleplay import RolePlay
-from rolecall.settings import DONE_TOKEN, Assist, CriticSettings, GuardSettings, Settings
+from rolecall.settings import DONE_TOKEN, Assist, CriticSettings, GuardSettings, Settings, ToolSettings
 from rolecall.society import Member, Society
 from rolecall.spec import RolePlaySpec, SocietySpec, load_spec
 from rolecall.tasks import Subtask, TaskGraph
+from rolecall.tools import Tool, ToolError, tool
 from rolecall.transcripts import Message, Transcript
 from rolecall.turns import TurnSettings
 
@@ -79,6 +80,9 @@ __all__ = [
     "Subtask",
     "TaskGraph",
     "TaskSpecifier",
+    "Tool",
+    "ToolError",
+    "ToolSettings",
     "Transcript",
     "Turn",
     "TurnSettings",
@@ -90,4 +94,5 @@ __all__ = [
     "register_guard",
     "registered_guards",
     "resolve_endpoint",
+    "tool",
 ]

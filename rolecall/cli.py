@@ -126,6 +126,9 @@ def _add_data_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     harvest.add_argument("--split", type=float, default=1.0, help="train share, e.g. 0.95 (by task and roles)")
     harvest.add_argument("--split-seed", type=int, default=0, help="seed of the train/validation split")
     harvest.add_argument("--keep-rejected", action="store_true", help="write dropped conversations to rejected.jsonl")
+    harvest.add_argument(
+        "--tools-ok", action="store_true", help="keep only conversations whose tool calls all validated and ran"
+    )
     harvest.add_argument("--quiet", action="store_true", help="no summary, only problems")
 
     batch = commands.add_parser("batch", help="hold many role-plays from one spec, resumably")
@@ -355,6 +358,7 @@ def cmd_harvest(args: argparse.Namespace, console: Console) -> int:
         reasons=frozenset(reason.strip() for reason in args.reasons.split(",") if reason.strip()),
         min_turns=args.min_turns,
         min_score=args.min_score,
+        tools_ok=args.tools_ok,
     )
     options = HarvestOptions(
         format=args.format, perspective=args.perspective, loss=args.loss, floor=floor,

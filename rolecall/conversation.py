@@ -11,23 +11,27 @@ write ``_prepare`` and ``_dialogue``: who speaks when.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
-from rolecall.agents.base import Agent, Said
+from rolecall.agents.base import Agent
 from rolecall.critic import Critic
 from rolecall.errors import RunError, SpecError
-from rolecall.guards import Side, Turn, Verdict, action_of, first_verdict
+from rolecall.guards import Guard, Side, Turn, Verdict, action_of, first_verdict
 from rolecall.guards import build as build_guards
-from rolecall.models.base import ChatModel, Completion, GenerationParams, Usage
+from rolecall.models.base import ChatModel, Completion, GenerationParams, ToolCall, Usage
 from rolecall.models.meter import Meter
 from rolecall.settings import Settings, Spent
 from rolecall.tasks.graph import Subtask, TaskGraph
-from rolecall.transcripts.perspective import NARRATOR
+from rolecall.tools.protocol import ToolOffer, route_for, system_note
+from rolecall.tools.toolbox import Toolkit, ToolSource
+from rolecall.transcripts.perspective import NARRATOR, Said
 from rolecall.transcripts.record import (
     FAILED_REASONS,
     AgentInfo,
@@ -36,12 +40,22 @@ from rolecall.transcripts.record import (
     Message,
     TaskText,
     Termination,
+    ToolInfo,
     TotalUsage,
     Transcript,
     utc_now,
 )
 
 log = logging.getLogger(__name__)
+
+
+#: What a tool call repeated verbatim within one turn is answered with (it is not run again).
+_REPEATED = "repeated call: this exact call was already made in this turn"
+
+
+def _calls_text(completion: Completion) -> str:
+    """A draft's tool calls as text, for the guard event that rejected them."""
+    return "\n".join(json.dumps({"tool": call.name, "arguments": call.arguments}) for call in completion.tool_calls)
 
 
 class GuardStop(Exception):
@@ -69,10 +83,13 @@ class Conversation:
         settings: Settings,
         graph: TaskGraph | None = None,
         critic_model: ChatModel | None = None,
+        tools: Mapping[str, Sequence[ToolSource]] | None = None,
     ) -> None:
         """Subclasses set up their agents' models first: :attr:`models` is read here.
 
         The critic (when ``settings.critic`` asks for one) uses ``critic_model``, or the first model.
+        ``tools`` gives agents tools, by agent name; they are checked now and opened when the
+        conversation starts.
         """
         if not task.strip():
             raise SpecError("task: must not be blank")
@@ -87,6 +104,8 @@ class Conversation:
         self.params = self.settings.params.merged(seed)
         self.guards = build_guards(self.settings.guards)
         self._actions = {guard.name: action_of(self.settings.guards, type(guard)) for guard in self.guards}
+        self.toolkit = Toolkit(tools or {}, self.settings.tool_settings)
+        self._offers: dict[str, ToolOffer] = {}
         self.critic = self._make_critic()
         self.meter = Meter(self.settings.price_table())
         self.turn = 0
@@ -97,6 +116,7 @@ class Conversation:
         self.graph.subscribe(self._record_status)
         self._last_progress_turn = 0
         self._prepared = False
+        self._shown = 0  # messages stream() has yielded
         self._started = time.monotonic()
         self.transcript = Transcript(
             id=id,
@@ -175,11 +195,15 @@ class Conversation:
         """
         self._started = time.monotonic()
         try:
+            await self.toolkit.open()
             if not self._prepared:
                 await self._prepare()
                 self._prepared = True
-            async for message in self._dialogue():
-                yield message
+            async for _ in self._dialogue():
+                # Everything recorded since the last yield, tool calls and results included.
+                while self._shown < len(self.messages):
+                    self._shown += 1
+                    yield self.messages[self._shown - 1]
         except GuardStop as stop:
             self._finish(stop.verdict.guard, detail=stop.verdict.detail)
         except RunError as exc:
@@ -190,9 +214,12 @@ class Conversation:
         except Exception as exc:
             self._finish("error", detail=f"{type(exc).__name__}: {exc}", error=exc)
             raise
+        finally:
+            await self.toolkit.close()
 
     async def release(self) -> None:
-        """Close the models' connections (their pools belong to the current event loop)."""
+        """Close the models' connections (their pools belong to the current event loop) and stop tool servers."""
+        await self.toolkit.close()
         for model in self._every_model():
             await model.aclose()
 
@@ -211,10 +238,59 @@ class Conversation:
         """Whether the conversation works through declared or planned subtasks (not a one-node graph)."""
         return self._has_plan
 
+    # -- agents and their tools -----------------------------------------------------------
+
+    def _equip(self, agent: Agent) -> None:
+        """Give ``agent`` its tools (when it has any): the offer for its drafts and the note in its system prompt."""
+        toolbox = self.toolkit.toolbox(agent.name)
+        if not toolbox:
+            return
+        route = route_for(agent.model, self.settings.tool_settings.protocol)
+        offer = ToolOffer(tuple(toolbox.specs()), route)
+        self._offers[agent.name] = offer
+        agent.system_prompt = agent.system_prompt + system_note(list(offer.specs), route)
+
+    def _describe(self, agent: Agent) -> AgentInfo:
+        """``agent`` as the transcript records it, with the tools it was offered."""
+        toolbox = self.toolkit.toolbox(agent.name)
+        tools = [ToolInfo(**tool.info()) for tool in toolbox.tools.values()] if toolbox else []
+        return AgentInfo(**agent.describe(), tools=tools)
+
     # -- one agent speaking ---------------------------------------------------------------
 
     async def _speak(self, agent: Agent, view: list[Said], *, side: Side, others: Sequence[str] = ()) -> Message:
-        """Ask ``agent`` for its next message; guards and the critic have their say first."""
+        """Ask ``agent`` for its next message; guards and the critic have their say first.
+
+        An agent with tools may call them first, up to ``tool_settings.calls_per_turn``
+        calls: each call and each result is recorded and added to its view, and it is asked
+        again until it answers. The answer is returned.
+        """
+        offer = self._offers.get(agent.name)
+        calls = 0
+        results: dict[str, Message] = {}  # this turn's results, by call (name and arguments)
+        while True:
+            if offer is not None:
+                offer = replace(offer, may_call=calls < self.settings.tool_settings.calls_per_turn)
+            message = await self._reply(agent, view, side=side, others=others, offer=offer)
+            if not message.tool_calls:
+                return message
+            view = [*view, Said(agent.name, message.content, tuple(message.tool_calls))]
+            for call in message.tool_calls:
+                key = json.dumps([call.name, call.arguments], sort_keys=True)
+                earlier = results.get(key)
+                if earlier is None:
+                    result = results[key] = await self._run_call(agent, call)
+                    calls += 1
+                else:  # the very same call again: not run twice, and the agent is asked for its answer
+                    text = f"{_REPEATED}; its result was: {earlier.content}"
+                    result = self._record_result(agent, call, text, _REPEATED)
+                    calls = self.settings.tool_settings.calls_per_turn
+                view.append(Said(agent.name, result.content, (), call.id, call.name, result.error is not None))
+
+    async def _reply(
+        self, agent: Agent, view: list[Said], *, side: Side, others: Sequence[str], offer: ToolOffer | None
+    ) -> Message:
+        """One recorded message of ``agent`` (an answer, or tool calls), re-asked while a guard objects."""
         reminders: list[Said] = []
         attempts = 0
         completion: Completion | None = None
@@ -230,8 +306,8 @@ class Conversation:
                     retry = agent.params.retry(attempts)
                     if narrowed is not None:
                         retry = narrowed if retry is None else retry.merged(narrowed)
-                    completion = await self._draft(agent, view + reminders, retry=retry)
-                    verdict = self._judge(agent, completion.text, side, others)
+                    completion = await self._draft(agent, view + reminders, retry=retry, offer=offer)
+                    verdict = self._judge(agent, completion, side, others)
                     if verdict is not None:
                         reminders = [Said(NARRATOR, verdict.reminder)]
                         narrowed = agent.reask_params(verdict.guard)
@@ -242,22 +318,39 @@ class Conversation:
         assert completion is not None
         return self._record(agent, completion, side=side, reasks=attempts - 1)
 
-    def _judge(self, agent: Agent, text: str, side: Side, others: Sequence[str]) -> Verdict | None:
-        """Run the guards: ``None`` to accept, or raise to re-ask / stop."""
-        if not self.guards:
+    def _judge(self, agent: Agent, completion: Completion, side: Side, others: Sequence[str]) -> Verdict | None:
+        """Run the guards: ``None`` to accept, or raise to re-ask / stop.
+
+        A reply that calls tools is judged by the guards that judge calls (``bad_tool_call``:
+        an unknown tool, arguments that do not fit); an answer by all the others.
+        """
+        calling = bool(completion.tool_calls)
+        guards: list[Guard] = [guard for guard in self.guards if guard.judges_calls == calling]
+        if not guards:
             return None
-        history = [(message.speaker, message.content) for message in self.messages[-12:]]
-        verdict = first_verdict(self.guards, Turn(text, agent.name, side, self.done_token, history, others))
+        history = [(message.speaker, message.content) for message in self.messages[-24:] if message.is_dialogue]
+        toolbox = self.toolkit.toolbox(agent.name)
+        problems = tuple(
+            problem
+            for call in completion.tool_calls
+            if (problem := toolbox.check(call) if toolbox else f"{agent.name} has no tools") is not None
+        )
+        turn = Turn(
+            completion.text, agent.name, side, self.done_token, history[-12:], others,
+            calls=tuple(completion.tool_calls), problems=problems,
+        )  # fmt: skip
+        verdict = first_verdict(guards, turn)
         if verdict is None:
             return None
+        rejected = completion.text if not calling else _calls_text(completion)
         action = self._actions[verdict.guard]
         if action == "flag":
             self._guard_event(verdict, "flag", agent)
             return None
         if action == "stop":
-            self._guard_event(verdict, "stop", agent, rejected=text)
+            self._guard_event(verdict, "stop", agent, rejected=rejected)
             raise GuardStop(verdict)
-        self._guard_event(verdict, "reask", agent, rejected=text)
+        self._guard_event(verdict, "reask", agent, rejected=rejected)
         return verdict
 
     def _guard_event(self, verdict: Verdict, action: str, agent: Agent, rejected: str | None = None) -> None:
@@ -267,23 +360,36 @@ class Conversation:
             fields["rejected"] = rejected
         self._event("guard", **fields)
 
-    async def _draft(self, agent: Agent, view: list[Said], *, retry: GenerationParams | None = None) -> Completion:
-        """One reply from ``agent`` (sampled as ``retry`` says on a re-ask), chosen or reviewed by the critic."""
+    async def _draft(
+        self,
+        agent: Agent,
+        view: list[Said],
+        *,
+        retry: GenerationParams | None = None,
+        offer: ToolOffer | None = None,
+    ) -> Completion:
+        """One reply from ``agent`` (sampled as ``retry`` says on a re-ask), chosen or reviewed by the critic.
+
+        The critic judges answers: a draft that calls tools goes through as it is, and the
+        other candidates of a pick are drawn without tools.
+        """
         critic = self.critic if self.critic is not None and self.critic.applies_to(agent) else None
-        if critic is None:
-            return self._meter(await agent.step(view, params=retry))
+        first = self._meter(await agent.step(view, params=retry, tools=offer))
+        if critic is None or first.tool_calls:
+            return first
+        answering = replace(offer, may_call=False) if offer is not None else None
         context = next((said.content for said in reversed(view) if said.speaker != agent.name), "")
         if critic.settings.mode == "pick":
-            candidates = []
-            for number in range(critic.settings.candidates):
-                candidates.append(self._meter(await agent.step(view, params=self._variant(number))))
+            candidates = [first]
+            for number in range(1, critic.settings.candidates):
+                candidates.append(self._meter(await agent.step(view, params=self._variant(number), tools=answering)))
             choice, judged = await critic.pick(context, agent.name, [c.text for c in candidates])
             self._meter(judged)
             self._event(
                 "critic", mode="pick", speaker=agent.name, choice=choice, candidates=[c.text for c in candidates]
             )
             return candidates[choice]
-        completion = self._meter(await agent.step(view))
+        completion = first
         for _ in range(critic.settings.max_revisions):
             approved, feedback, judged = await critic.review(context, agent.name, completion.text)
             self._meter(judged)
@@ -294,7 +400,7 @@ class Conversation:
             if approved:
                 break
             view = [*view, Said(NARRATOR, f"Revise your reply. A reviewer says: {feedback}")]
-            completion = self._meter(await agent.step(view))
+            completion = self._meter(await agent.step(view, tools=answering))
         return completion
 
     def _variant(self, number: int) -> GenerationParams | None:
@@ -304,12 +410,18 @@ class Conversation:
         return GenerationParams(seed=(self.settings.seed or 0) * 1000 + number)
 
     def _record(self, agent: Agent, completion: Completion, *, side: Side, reasks: int) -> Message:
+        index = len(self.messages)
+        calls = [
+            call if call.id else call.model_copy(update={"id": f"call_{index}_{number}"})
+            for number, call in enumerate(completion.tool_calls)
+        ]
         message = Message(
-            index=len(self.messages),
+            index=index,
             turn=self.turn,
             speaker=agent.name,
             role="user" if side == "user" else "assistant",
             content=completion.text,
+            tool_calls=calls or None,
             model=completion.model or (agent.model.name if agent.model else None),
             usage=completion.usage,
             latency_ms=completion.latency_ms,
@@ -318,9 +430,30 @@ class Conversation:
             reasks=reasks,
             response_id=completion.response_id,
         )
+        return self._append(message)
+
+    def _append(self, message: Message) -> Message:
         self.messages.append(message)
         self.transcript.messages = self.messages
         return message
+
+    async def _run_call(self, agent: Agent, call: ToolCall) -> Message:
+        """Run one of ``agent``'s tool calls and record its result as a ``tool`` message."""
+        toolbox = self.toolkit.toolbox(agent.name)
+        assert toolbox is not None, "only an agent with tools is offered them"
+        result = await toolbox.run(call)
+        return self._record_result(agent, call, result.content, result.error, latency_ms=result.latency_ms)
+
+    def _record_result(
+        self, agent: Agent, call: ToolCall, content: str, error: str | None, *, latency_ms: float = 0.0
+    ) -> Message:
+        """Record the result of ``agent``'s ``call`` as a ``tool`` message (spoken on the caller's side)."""
+        return self._append(
+            Message(
+                index=len(self.messages), turn=self.turn, speaker=agent.name, role="tool", content=content,
+                tool_call_id=call.id, name=call.name, error=error, latency_ms=latency_ms,
+            )
+        )  # fmt: skip
 
     # -- limits and bookkeeping -----------------------------------------------------------
 

@@ -12,10 +12,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from rolecall.agents.base import Agent, Role, Said
+from rolecall.agents.base import Agent, Role
 from rolecall.agents.templates import prompt, templates
 from rolecall.models.base import ChatModel, Completion, GenerationParams
 from rolecall.settings import CriticSettings
+from rolecall.transcripts.perspective import Said
 
 _NUMBER = re.compile(r"\d+")
 

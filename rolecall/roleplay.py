@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from rolecall.agents.base import Role, Said
+from rolecall.agents.base import Role
 from rolecall.agents.roleplay_agents import Executor, Instructor, TaskSpecifier
 from rolecall.agents.templates import prompt
 from rolecall.conversation import Conversation
@@ -24,7 +24,8 @@ from rolecall.models.meter import Meter
 from rolecall.settings import Settings
 from rolecall.tasks.graph import Subtask, TaskGraph
 from rolecall.tasks.planner import Planner
-from rolecall.transcripts.perspective import NARRATOR, lines_for
+from rolecall.tools.toolbox import ToolSource, sources_of
+from rolecall.transcripts.perspective import NARRATOR, Said, lines_for
 from rolecall.transcripts.record import AgentInfo, Message, Transcript, conversation_id
 
 #: The keyword arguments a role-play passes when it creates its instructor and executor.
@@ -71,10 +72,16 @@ class RolePlay(Conversation):
         executor_cls: type[Executor] = Executor,
         id: str | None = None,
         critic_model: ChatModel | None = None,
+        assistant_tools: Sequence[ToolSource] = (),
+        user_tools: Sequence[ToolSource] = (),
         **options: Any,
     ) -> None:
         """``settings`` configure the conversation; keyword ``options`` (``max_turns=8``, ``seed=7``,
-        any :class:`~rolecall.settings.Settings` field) are applied on top of them."""
+        any :class:`~rolecall.settings.Settings` field) are applied on top of them.
+
+        ``assistant_tools`` and ``user_tools`` give the executor and the instructor tools: names of
+        built-ins (``"calculator"``, ``"python"``, ``"notes"``), ``"module:function"``,
+        ``{"mcp": {"command": [...]}}``, :class:`~rolecall.tools.Tool` objects or typed functions."""
         settings = Settings.derive(settings, **options)
         if settings.plan and graph is not None:
             raise SpecError("plan: give either a graph or plan=True, not both")
@@ -88,11 +95,15 @@ class RolePlay(Conversation):
             id = uuid.uuid4().hex[:16] if settings.seed is None else conversation_id(
                 self.assistant_role.name, self.user_role.name, task.strip(), sample, settings.seed
             )  # fmt: skip
-        super().__init__(task, id=id, settings=settings, graph=graph, critic_model=critic_model)
+        tools = {self.assistant_role.name: assistant_tools, self.user_role.name: user_tools}
+        if assistant_tools and user_tools and self.assistant_role.name == self.user_role.name:
+            raise SpecError("tools: the two roles share a name, so their tools cannot be told apart")
+        super().__init__(task, id=id, settings=settings, graph=graph, critic_model=critic_model, tools=tools)
         self.instructor_cls = instructor_cls
         self.executor_cls = executor_cls
         self.instructor: Instructor | None = None
         self.executor: Executor | None = None
+        self._resumed_task: str | None = None
 
     @property
     def models(self) -> Sequence[ChatModel]:
@@ -123,6 +134,11 @@ class RolePlay(Conversation):
         if transcript.task_graph is None or not transcript.messages:
             raise SpecError(f"conversation {transcript.id} has no saved progress to resume from")
         roles = {agent.kind: agent.role for agent in transcript.agents}
+        tools = {
+            f"{agent.kind}_tools": sources_of([tool.model_dump() for tool in agent.tools])
+            for agent in transcript.agents
+            if agent.kind in ("user", "assistant")
+        }
         if "user" not in roles or "assistant" not in roles:
             raise SpecError(f"conversation {transcript.id} is not an instructor/executor role-play")
         saved = Settings.saved(
@@ -147,6 +163,7 @@ class RolePlay(Conversation):
                 "token_budget": spent + extra_budget if extra_budget is not None else None,
                 "plan": False,  # the saved graph is the plan
                 "specify_task": False,
+                **tools,
                 **options,
             },
         )
@@ -154,10 +171,10 @@ class RolePlay(Conversation):
         return roleplay
 
     def _restore(self, saved: Transcript) -> None:
+        self._resumed_task = saved.task.specified or saved.task.original
         self._has_plan = saved.planned
-        self._cast(saved.task.specified or saved.task.original)
-        self._prepared = True
         self.messages = [message.model_copy() for message in saved.messages]
+        self._shown = len(self.messages)
         self.events = [event.model_copy() for event in saved.events]
         self.turn = self.messages[-1].turn
         usage = Usage(prompt_tokens=saved.usage.prompt_tokens, completion_tokens=saved.usage.completion_tokens)
@@ -174,6 +191,9 @@ class RolePlay(Conversation):
             self._start_next()
 
     async def _prepare(self) -> None:
+        if self._resumed_task is not None:  # the saved conversation set the scene
+            self._cast(self._resumed_task)
+            return
         task = self.task
         if self.settings.specify_task:
             task = await self._specify()
@@ -184,7 +204,7 @@ class RolePlay(Conversation):
             await self._plan(task)
         self._cast(task)
         assert self.instructor is not None and self.executor is not None
-        self.transcript.agents += [AgentInfo(**self.instructor.describe()), AgentInfo(**self.executor.describe())]
+        self.transcript.agents += [self._describe(self.instructor), self._describe(self.executor)]
         first = self._start_next()
         self.transcript.kickoff = (
             prompt("kickoff_subtask", {"subtask": first.title}) if self._has_plan and first else prompt("kickoff", {})
@@ -206,6 +226,8 @@ class RolePlay(Conversation):
         self.executor = self.executor_cls(
             self.assistant_role, user_role=self.user_role, model=self.assistant_model, **shared
         )
+        self._equip(self.instructor)
+        self._equip(self.executor)
 
     def _use_graph(self, graph: TaskGraph) -> None:
         self.graph = graph
@@ -248,7 +270,7 @@ class RolePlay(Conversation):
 
     async def _dialogue(self) -> AsyncIterator[Message]:
         assert self.instructor is not None and self.executor is not None
-        last = self.messages[-1] if self.messages else None
+        last = next((message for message in reversed(self.messages) if message.is_dialogue), None)
         if last is not None and last.role == "user" and not self.instructor.is_done(last.content):
             # Resumed after the instructor spoke: the executor owes an answer first.
             if (reason := self._limit_reached()) is not None:
@@ -287,11 +309,11 @@ class RolePlay(Conversation):
 
     def _instructor_view(self) -> list[Said]:
         assert self.instructor is not None
-        return [Said(*line) for line in lines_for(self.transcript, name=self.instructor.name, kind="user")]
+        return lines_for(self.transcript, name=self.instructor.name, kind="user")
 
     def _executor_view(self) -> list[Said]:
         assert self.executor is not None
-        return [Said(*line) for line in lines_for(self.transcript, name=self.executor.name, kind="assistant")]
+        return lines_for(self.transcript, name=self.executor.name, kind="assistant")
 
     # -- the task graph -------------------------------------------------------------------
 

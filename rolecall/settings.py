@@ -115,6 +115,32 @@ class CriticSettings(Checked):
     max_revisions: int = Field(default=1, ge=0, le=5)
 
 
+class SandboxLimits(Checked):
+    """Limits of each run of the ``python`` tool (a child process that sets them on itself)."""
+
+    model_config = _STRICT
+
+    cpu_seconds: int = Field(default=5, ge=1, le=600)
+    memory_mb: int = Field(default=256, ge=64, le=65536)
+
+
+class ToolSettings(Checked):
+    """The spec's ``tool_settings:`` section: how tool calls are offered, bounded and run.
+
+    ``protocol`` is how tools reach the model: ``native`` function calling (OpenAI ``tools``),
+    ``json`` (each turn decoded under a JSON Schema that offers an answer or a call), or
+    ``auto``: native unless the endpoint lacks function calling (the embedded model does).
+    """
+
+    model_config = _STRICT
+
+    protocol: Literal["auto", "native", "json"] = "auto"
+    calls_per_turn: int = Field(default=4, ge=1, le=32, description="tool calls an agent may make before it answers")
+    timeout: float = Field(default=15.0, gt=0, le=3600, description="seconds of wall clock per call")
+    output_chars: int = Field(default=8000, ge=100, le=1_000_000, description="characters of a result kept")
+    python: SandboxLimits = Field(default_factory=SandboxLimits)
+
+
 @dataclass(frozen=True)
 class Spent:
     """What a conversation has used so far, as the limits see it."""
@@ -147,6 +173,7 @@ class Settings(Checked):
     assist: Assist = Field(default_factory=Assist)
     critic: CriticSettings | None = None
     prices: dict[str, Price] = Field(default_factory=dict)
+    tool_settings: ToolSettings = Field(default_factory=ToolSettings)
     # -- role-play preparation -----------------------------------------------------------------
     specify_task: bool = False
     word_limit: int = Field(default=50, gt=0, le=2000)

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from rolecall.agents.base import Agent, Role, Said
+from rolecall.agents.base import Agent, Role
 from rolecall.agents.json_turns import LEAD_SCHEMA, MEMBER_SCHEMA, json_fields, with_assist
 from rolecall.agents.templates import prompt, templates
 from rolecall.checked import Checked
@@ -24,7 +24,7 @@ from rolecall.conversation import Conversation
 from rolecall.errors import SpecError
 from rolecall.models.base import ChatModel, GenerationParams
 from rolecall.settings import Assist, Settings
-from rolecall.transcripts.perspective import NARRATOR, lines_for
+from rolecall.transcripts.perspective import NARRATOR, Said, lines_for
 from rolecall.transcripts.record import AgentInfo, Message, conversation_id
 from rolecall.turns import TurnSettings, candidates, match_name, rotate, round_robin
 
@@ -37,6 +37,8 @@ class Member(Checked):
     name: str = Field(min_length=1)
     role: str = Field(min_length=1)
     description: str | None = None
+    #: The member's tools: built-in names, "module:function", {mcp: {command: [...]}} (and, from Python, Tools).
+    tools: list[Any] = Field(default_factory=list, max_length=64)
 
 
 class MemberAgent(Agent):
@@ -127,7 +129,8 @@ class Society(Conversation):
         self.member_models = dict(models or {})
         if id is None:
             id = uuid.uuid4().hex[:16] if settings.seed is None else society_id(names, task, sample, settings.seed)
-        super().__init__(task, id=id, settings=settings, critic_model=critic_model)
+        tools = {member.name: member.tools for member in members}
+        super().__init__(task, id=id, settings=settings, critic_model=critic_model, tools=tools)
         self.agents: dict[str, MemberAgent] = {}
         self.moderator: Agent | None = None
         self._handovers: Counter[str] = Counter()
@@ -146,7 +149,8 @@ class Society(Conversation):
                 done_token=self.settings.done_token, model=self._model_for(member.name), params=self.params,
                 context_tokens=self.settings.context_tokens, assist=self.settings.assist,
             )  # fmt: skip
-            self.transcript.agents.append(AgentInfo(**self.agents[member.name].describe()))
+            self._equip(self.agents[member.name])
+            self.transcript.agents.append(self._describe(self.agents[member.name]))
         if self.turn_settings.policy == "moderator":
             self.moderator = Agent(
                 self.turn_settings.moderator_role,
@@ -181,7 +185,7 @@ class Society(Conversation):
             speaker = await self._next_speaker(message)
 
     def _view(self, speaker: str) -> list[Said]:
-        return [Said(*line) for line in lines_for(self.transcript, name=speaker, kind="member")]
+        return lines_for(self.transcript, name=speaker, kind="member")
 
     async def _next_speaker(self, last: Message) -> str:
         if self.turn_settings.policy == "round_robin":

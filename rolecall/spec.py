@@ -45,6 +45,8 @@ class AgentSpec(BaseModel):
 
     role: NonBlank
     description: str | None = None
+    #: Tools this side may call: built-in names, "module:function", {mcp: {command: [...]}}.
+    tools: list[str | dict[str, Any]] = Field(default_factory=list, max_length=64)
 
     def to_role(self) -> Role:
         return Role(name=self.role, description=self.description)
@@ -129,6 +131,8 @@ class RolePlaySpec(_Spec):
             settings=self.settings(),
             id=id,
             sample=sample,
+            assistant_tools=self.assistant.tools,
+            user_tools=self.user.tools,
         )
 
 

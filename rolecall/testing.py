@@ -95,11 +95,14 @@ class FunctionModel(ChatModel):
 class FakeResponse:
     """How :class:`FakeOpenAIServer` answers one request.
 
-    ``text`` becomes a normal chat completion. Otherwise ``status`` with an error body,
-    ``raw`` bytes sent as the body verbatim, or ``drop`` to close the connection unanswered.
+    ``text`` becomes a normal chat completion, with ``tool_calls`` (``{"name", "arguments"}``
+    each, arguments as an object or as raw text) when the model calls tools. Otherwise
+    ``status`` with an error body, ``raw`` bytes sent as the body verbatim, or ``drop`` to
+    close the connection unanswered.
     """
 
     text: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None
@@ -210,24 +213,35 @@ class FakeOpenAIServer:
         if reply.raw is not None:
             return reply.raw
         if reply.status != 200:
-            message = _REASONS.get(reply.status, "error")
-            return json.dumps({"error": {"message": message, "type": "fake", "code": reply.status}}).encode()
+            reason = _REASONS.get(reply.status, "error")
+            return json.dumps({"error": {"message": reason, "type": "fake", "code": reply.status}}).encode()
         request = json.loads(request_body or b"{}")
         text = reply.text or ""
-        prompt_tokens = sum(_estimate_tokens(str(m.get("content", ""))) for m in request.get("messages", []))
+        message: dict[str, Any] = {"role": "assistant", "content": text or None if reply.tool_calls else text}
+        finish_reason = reply.finish_reason
+        if reply.tool_calls:
+            message["tool_calls"] = [
+                {
+                    "id": f"call_{uuid.uuid4().hex[:12]}",
+                    "type": "function",
+                    "function": {
+                        "name": call["name"],
+                        "arguments": call["arguments"]
+                        if isinstance(call.get("arguments"), str)
+                        else json.dumps(call.get("arguments", {})),
+                    },
+                }
+                for call in reply.tool_calls
+            ]
+            finish_reason = "tool_calls" if finish_reason == "stop" else finish_reason
+        prompt_tokens = sum(_estimate_tokens(str(m.get("content") or "")) for m in request.get("messages", []))
         return json.dumps(
             {
                 "id": f"chatcmpl-{uuid.uuid4().hex[:16]}",
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": request.get("model", self.model),
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": text},
-                        "finish_reason": reply.finish_reason,
-                    }
-                ],
+                "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
                 "usage": {
                     "prompt_tokens": prompt_tokens,
                     "completion_tokens": _estimate_tokens(text),

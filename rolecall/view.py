@@ -5,6 +5,7 @@ Only the CLI prints; these functions build rich renderables and leave printing t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -37,8 +38,36 @@ def speaker_style(speaker: str, speakers: list[str]) -> str:
     return SPEAKER_STYLES[speakers.index(speaker) % len(SPEAKER_STYLES)]
 
 
+def _arguments(arguments: dict[str, Any] | str) -> str:
+    if isinstance(arguments, str):
+        return arguments
+    return ", ".join(f"{name}={json.dumps(value, ensure_ascii=False)}" for name, value in arguments.items())
+
+
+def render_tool_message(message: Message, speakers: list[str]) -> RenderableType:
+    """A tool call (``→ name(arguments)``) or a tool's result (``← name``), indented under its agent."""
+    style = speaker_style(message.speaker, speakers).replace("bold ", "")
+    if message.role == "tool":
+        failed = message.error is not None
+        head = Text.assemble(("  ← ", "dim"), (message.name or "tool", "bold red" if failed else "bold"))
+        head.append(f"  {message.latency_ms:.0f} ms" + ("  failed" if failed else ""), style="dim")
+        lines = message.content.splitlines() or [""]
+        shown = "\n".join(f"    {line}" for line in lines[:12])
+        if len(lines) > 12:
+            shown += f"\n    … {len(lines) - 12} more lines"
+        return Group(head, Text(shown, style="red" if failed else "dim"))
+    parts: list[RenderableType] = []
+    if message.content:
+        parts.append(Text(f"  {message.content}", style=style))
+    for call in message.tool_calls or ():
+        parts.append(Text.assemble(("  → ", "dim"), (call.name, f"bold {style}"), f"({_arguments(call.arguments)})"))
+    return Group(*parts)
+
+
 def render_message(message: Message, speakers: list[str]) -> RenderableType:
-    """One message as a titled panel; the footer holds the facts of the call."""
+    """One message as a titled panel (the footer holds the facts of the call); tool calls and results as lines."""
+    if not message.is_dialogue or message.tool_calls:
+        return render_tool_message(message, speakers)
     style = speaker_style(message.speaker, speakers)
     title = Text.assemble((f"turn {message.turn} · ", "dim"), (message.speaker, style))
     facts = [f"{message.usage.completion_tokens} tok", f"{message.latency_ms:.0f} ms"]
@@ -67,7 +96,7 @@ def render_ending(transcript: Transcript) -> RenderableType:
         ("ended: ", "bold"),
         (reason, f"bold {style}"),
         (f" at turn {termination.turn if termination else '?'}", ""),
-        (f" · {len(transcript.messages)} messages", "dim"),
+        (f" · {len(transcript.spoken)} messages", "dim"),
         (f" · {usage.prompt_tokens + usage.completion_tokens} tokens", "dim"),
         (f" · id {transcript.id}", "dim"),
     )
@@ -83,7 +112,8 @@ def render_transcript(transcript: Transcript) -> RenderableType:
     if transcript.task.specified:
         header.add_row(Text("specified", style="bold"), Text(transcript.task.specified))
     for agent in transcript.agents:
-        header.add_row(Text(agent.kind, style="bold"), Text(f"{agent.name} ({agent.model or 'no model'})"))
+        tools = f" · tools: {', '.join(tool.name for tool in agent.tools)}" if agent.tools else ""
+        header.add_row(Text(agent.kind, style="bold"), Text(f"{agent.name} ({agent.model or 'no model'}){tools}"))
     speakers: list[str] = []
     parts: list[RenderableType] = [header]
     parts += [render_message(message, speakers) for message in transcript.messages]

@@ -35,7 +35,7 @@ def sample(task: str = "Write a haiku", seed: int | None = 1) -> Transcript:
 def test_contract_fields_are_present() -> None:
     data = json.loads(sample().to_json())
     assert set(data) >= CONTRACT_FIELDS
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert set(data["task"]) >= {"original", "specified"}
     assert set(data["termination"]) >= {"reason", "turn", "detail"}
     assert set(data["usage"]) >= {"prompt_tokens", "completion_tokens", "cost_usd"}

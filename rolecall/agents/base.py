@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -25,6 +25,8 @@ from rolecall.agents.templates import render
 from rolecall.checked import Checked
 from rolecall.errors import SpecError
 from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams
+from rolecall.tools.protocol import ToolOffer, chat_message
+from rolecall.transcripts.perspective import Said
 
 DEFAULT_CONTEXT_TOKENS = 8192
 DEFAULT_REPLY_TOKENS = 512
@@ -46,13 +48,6 @@ class Role(Checked):
         if not isinstance(role, str) or not role.strip():
             raise SpecError(f"role: give a non-blank name, got {role!r}")
         return cls(name=role.strip())
-
-
-class Said(NamedTuple):
-    """One item of a conversation as an agent's view is derived from it."""
-
-    speaker: str
-    content: str
 
 
 class Agent:
@@ -153,36 +148,54 @@ class Agent:
 
     # -- the turn -------------------------------------------------------------------------
 
-    def view(self, conversation: Iterable[Said], *, params: GenerationParams | None = None) -> list[ChatMessage]:
+    def view(
+        self, conversation: Iterable[Said], *, params: GenerationParams | None = None, tools: ToolOffer | None = None
+    ) -> list[ChatMessage]:
         """The chat messages this agent sees: its own lines as assistant, the rest as user.
 
         Consecutive lines from the other side are joined so roles alternate, as chat
-        templates expect.
+        templates expect. The agent's tool calls and their results are shown as the route
+        of ``tools`` carries them (as text when no tools are offered).
         """
         messages: list[ChatMessage] = [{"role": "system", "content": self.system_prompt}]
-        for speaker, content in conversation:
-            role: Literal["user", "assistant"] = "assistant" if speaker == self.name else "user"
-            if messages[-1]["role"] == role and len(messages) > 1:
-                messages[-1] = {"role": role, "content": f"{messages[-1]['content']}\n\n{content}"}
+        joinable = False
+        for line in conversation:
+            if line.calls or line.call_id is not None:
+                messages.append(chat_message(line, tools.route if tools is not None else "json"))
+                joinable = False
+                continue
+            role: Literal["user", "assistant"] = "assistant" if line.speaker == self.name else "user"
+            if joinable and messages[-1]["role"] == role:
+                messages[-1] = {"role": role, "content": f"{messages[-1]['content']}\n\n{line.content}"}
             else:
-                messages.append({"role": role, "content": content})
+                messages.append({"role": role, "content": line.content})
+            joinable = True
         return fit(messages, self._prompt_budget(params), self.estimator)
 
     def _prompt_budget(self, params: GenerationParams | None = None) -> int:
         window = self.context_tokens or getattr(self.model, "context_window", None) or DEFAULT_CONTEXT_TOKENS
         return max(256, window - ((params or self.params).max_tokens or DEFAULT_REPLY_TOKENS))
 
-    async def step(self, conversation: Sequence[Said], *, params: GenerationParams | None = None) -> Completion:
+    async def step(
+        self, conversation: Sequence[Said], *, params: GenerationParams | None = None, tools: ToolOffer | None = None
+    ) -> Completion:
         """Take one turn: build the view, respond, post-process, learn the token rate.
 
         ``params`` adds to the agent's sampling parameters for this call only; :meth:`respond`
-        receives the merged set explicitly.
+        receives the merged set explicitly, with the ``tools`` offered (if any) in it. A reply
+        that calls tools comes back with its ``tool_calls`` and is not post-processed.
         """
         turn_params = self.params.merged(params)
-        messages = self.view(conversation, params=turn_params)
+        if tools is not None:
+            turn_params = tools.params(turn_params)
+        messages = self.view(conversation, params=turn_params, tools=tools)
         completion = await self.respond(messages, turn_params)
         if completion.usage.prompt_tokens:
             self.estimator.observe(messages, completion.usage.prompt_tokens)
+        if tools is not None:
+            completion = tools.read(completion, self.params.merged(params))
+        if completion.tool_calls:
+            return completion
         return completion.model_copy(update={"text": self.postprocess(completion.text)})
 
     def describe(self) -> dict[str, Any]:

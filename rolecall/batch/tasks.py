@@ -12,10 +12,11 @@ import json
 import logging
 from pathlib import Path
 
-from rolecall.agents.base import Agent, Said
+from rolecall.agents.base import Agent
 from rolecall.agents.templates import prompt
 from rolecall.models.base import ChatModel, GenerationParams
 from rolecall.secrets import clean
+from rolecall.transcripts.perspective import Said
 
 log = logging.getLogger(__name__)
 

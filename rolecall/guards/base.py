@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Literal
 
 from rolecall.agents.templates import prompt
 from rolecall.errors import SpecError
+from rolecall.models.base import ToolCall
 from rolecall.settings import Action, GuardSettings
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ class Turn:
     done_token: str
     history: Sequence[tuple[str, str]] = ()  # (speaker, content), oldest first
     others: Sequence[str] = ()  # the other speakers' names
+    calls: Sequence[ToolCall] = ()  # the tools the reply calls (judged by guards that judge calls)
+    problems: Sequence[str] = ()  # what is wrong with those calls (unknown tool, arguments that do not fit)
 
     @property
     def is_done(self) -> bool:
@@ -81,6 +84,8 @@ class Guard:
 
     name: ClassVar[str] = ""
     action: ClassVar[Action] = "reask"
+    #: Whether the guard judges replies that call tools (True) or answers (False, most guards).
+    judges_calls: ClassVar[bool] = False
 
     def check(self, turn: Turn) -> Verdict | None:
         """A verdict when ``turn.reply`` is unacceptable, else None."""

@@ -168,3 +168,18 @@ class RefusalGuard(Guard):
         if found is None:
             return None
         return self.remind("refusal", f"the reply refuses ({found!r})")
+
+
+@register_guard
+class BadToolCallGuard(Guard):
+    """Catches a tool call that cannot run: a tool the agent does not have, or arguments that do not fit its
+    schema. On a re-ask the agent reads what was wrong; flagged or off, the call is answered with the error."""
+
+    name = "bad_tool_call"
+    judges_calls = True
+
+    def check(self, turn: Turn) -> Verdict | None:
+        if not turn.problems:
+            return None
+        problems = "; ".join(turn.problems)
+        return self.remind("bad_tool_call", f"invalid tool call: {problems}", problems=problems)

@@ -8,9 +8,10 @@ model, response id, retries). Implementations write ``complete``; the sync path 
 from __future__ import annotations
 
 import asyncio
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,10 +20,27 @@ from rolecall.limits import MAX_REPLY_TOKENS
 
 
 class ChatMessage(TypedDict):
-    """One message as the chat completions protocol carries it."""
+    """One message as the chat completions protocol carries it (tool calls and results included)."""
 
-    role: Literal["system", "user", "assistant"]
+    role: Literal["system", "user", "assistant", "tool"]
     content: str
+    tool_calls: NotRequired[list[dict[str, Any]]]  # an assistant's calls, in the protocol's shape
+    tool_call_id: NotRequired[str]  # a tool result: the call it answers
+
+
+class ToolCall(BaseModel):
+    """A model asking to run a tool: ``arguments`` as parsed JSON, or the raw text when it was not JSON."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    arguments: dict[str, Any] | str = Field(default_factory=dict)
+
+    def wire(self) -> dict[str, Any]:
+        """This call as the chat completions protocol carries it (arguments as a JSON string)."""
+        arguments = self.arguments if isinstance(self.arguments, str) else json.dumps(self.arguments)
+        return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": arguments}}
 
 
 class Usage(BaseModel):
@@ -56,6 +74,9 @@ class GenerationParams(Checked):
     stop: list[str] | None = Field(default=None, max_length=16)
     #: A JSON Schema the reply must follow (constrained decoding where the server supports it).
     json_schema: dict[str, Any] | None = None
+    #: Tools offered by function calling, in the protocol's shape, and whether the model may call them.
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: Literal["auto", "none", "required"] | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
 
     def retry(self, attempt: int) -> GenerationParams | None:
@@ -91,6 +112,8 @@ class Completion(BaseModel):
     model: str | None = None
     response_id: str | None = None
     retries: int = 0
+    #: The tools the model asked to run instead of (or beside) answering.
+    tool_calls: list[ToolCall] = Field(default_factory=list)
 
 
 class ChatModel(ABC):
@@ -104,6 +127,9 @@ class ChatModel(ABC):
     schema_style: Literal["json_schema", "json_object"] = "json_schema"
     #: Whether this is rolecall's embedded model, whose settings defaults differ (``Settings.for_model``).
     embedded: bool = False
+    #: Whether the endpoint takes OpenAI ``tools`` and answers with ``tool_calls``; otherwise tools are
+    #: offered through a JSON Schema (``rolecall.tools.protocol``).
+    function_calling: bool = True
 
     @abstractmethod
     async def complete(self, messages: Sequence[ChatMessage], *, params: GenerationParams | None = None) -> Completion:

@@ -96,4 +96,5 @@ def _as_embedded(model: OpenAIChatModel, context_window: int) -> OpenAIChatModel
     model.context_window = context_window
     model.schema_style = "json_object"  # llama-cpp-python's server takes a schema inside json_object
     model.embedded = True
+    model.function_calling = False  # SmolLM2's chat template has no tools: they are offered by JSON Schema
     return model

@@ -9,6 +9,7 @@ message says what to change.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ from tenacity import (
 )
 
 from rolecall.errors import ModelError, ModelUnavailableError
-from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams, Usage
+from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams, ToolCall, Usage
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class ModelDescription:
     context_window: int | None
     schema_style: Literal["json_schema", "json_object"]
     embedded: bool
+    function_calling: bool = True
 
     def open(self, *, api_key: str | None = None) -> OpenAIChatModel:
         """A new client for the described model."""
@@ -81,6 +83,7 @@ class ModelDescription:
         model.context_window = self.context_window
         model.schema_style = self.schema_style
         model.embedded = self.embedded
+        model.function_calling = self.function_calling
         return model
 
 
@@ -125,7 +128,7 @@ class OpenAIChatModel(ChatModel):
         return ModelDescription(
             name=self.name, base_url=self.base_url, timeout=self.timeout, max_attempts=self.max_attempts,
             params=self.params.model_dump(exclude_unset=True), context_window=self.context_window,
-            schema_style=self.schema_style, embedded=self.embedded,
+            schema_style=self.schema_style, embedded=self.embedded, function_calling=self.function_calling,
         )  # fmt: skip
 
     def _client_for_this_loop(self) -> openai.AsyncOpenAI:
@@ -180,6 +183,7 @@ class OpenAIChatModel(ChatModel):
         usage = response.usage
         return Completion(
             text=choice.message.content or "",
+            tool_calls=[_tool_call(call) for call in choice.message.tool_calls or ()],
             usage=Usage(
                 prompt_tokens=usage.prompt_tokens if usage else 0,
                 completion_tokens=usage.completion_tokens if usage else 0,
@@ -228,6 +232,19 @@ class OpenAIChatModel(ChatModel):
                 await self.aclose()  # the connection pool dies with this event loop
 
         return asyncio.run(complete_and_close())
+
+
+def _tool_call(call: Any) -> ToolCall:
+    """A call as the SDK parsed it; arguments that are not a JSON object stay text (the guard reports them)."""
+    function = getattr(call, "function", None)
+    raw = getattr(function, "arguments", None) or "{}"
+    try:
+        arguments: dict[str, Any] | str = json.loads(raw)
+    except ValueError:
+        arguments = raw
+    if not isinstance(arguments, dict):
+        arguments = raw
+    return ToolCall(id=call.id or "", name=getattr(function, "name", None) or "", arguments=arguments)
 
 
 def _short(exc: openai.APIStatusError) -> str:

@@ -19,11 +19,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from rolecall.agents.base import Agent, Role, Said
+from rolecall.agents.base import Agent, Role
 from rolecall.agents.templates import prompt, templates
 from rolecall.errors import GraphError
 from rolecall.models.base import ChatModel, Completion, GenerationParams, Usage
 from rolecall.tasks.graph import TaskGraph
+from rolecall.transcripts.perspective import Said
 
 _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 

@@ -15,6 +15,7 @@ import yaml
 
 from rolecall._version import __version__
 from rolecall.secrets import write_text
+from rolecall.transcripts.formats import DROPPED
 from rolecall.transcripts.report import HarvestOptions, HarvestReport
 
 #: What is known of the terms of models rolecall users often generate with.
@@ -47,10 +48,10 @@ def dataset_info(report: HarvestReport) -> dict[str, Any]:
             entries[key] = {
                 "file_name": name,
                 "formatting": "sharegpt",
-                "columns": {"messages": "conversations"},
+                "columns": {"messages": "conversations", "tools": "tools"},
                 "tags": {
-                    "role_tag": "from", "content_tag": "value", "user_tag": "human",
-                    "assistant_tag": "gpt", "system_tag": "system",
+                    "role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt",
+                    "system_tag": "system", "function_tag": "function_call", "observation_tag": "observation",
                 },
             }  # fmt: skip
         elif report.format in ("openai", "trl"):
@@ -108,6 +109,22 @@ def write_card(out: Path, report: HarvestReport, options: HarvestOptions) -> Non
     write_text(out / "README.md", _card(report, options))
 
 
+def _tool_section(report: HarvestReport) -> str:
+    """The card's account of tool use, and what this format keeps of it (empty without tool calls)."""
+    if not report.tool_calls:
+        return ""
+    calls = ", ".join(f"{name}: {count}" for name, count in report.tool_calls.most_common())
+    total = sum(report.tool_calls.values())
+    return f"""## Tool use
+
+Tool calls in the kept conversations: {total} ({calls}); {report.tool_errors} of them ended in an error,
+which the agent read and the rows keep. The tools offered to the trained agent are in each row.
+What the {report.format} format leaves out: {DROPPED[report.format]}.
+For the other formats: {"; ".join(f"{name}: {what}" for name, what in DROPPED.items() if name != report.format)}.
+
+"""
+
+
 def _card(report: HarvestReport, options: HarvestOptions) -> str:
     floor = options.floor
     dropped = (
@@ -126,6 +143,7 @@ def _card(report: HarvestReport, options: HarvestOptions) -> str:
     )
     dedup = report.dedup
     near = f"Jaccard >= {options.near_dup_threshold}" if options.near_dup else "near-dup off"
+    tools = _tool_section(report)
     if options.train_share >= 1:
         split_note = "One split (train)."
     else:
@@ -155,7 +173,7 @@ Conversations between CAMEL-style role-playing agents, exported for training the
 Quality floor: termination reason in {{{", ".join(sorted(floor.reasons))}}}, at least {floor.min_turns} turn(s),
 no guard verdict left standing (flagged or given up), no refusal or empty turn{
         f", score at least {floor.min_score}" if floor.min_score is not None else ""
-    }.
+    }{", every tool call valid and run without error (--tools-ok)" if floor.tools_ok else ""}.
 
 | reason | conversations |
 |---|---|
@@ -165,7 +183,7 @@ Deduplication: {dedup.exact_clusters} exact-duplicate clusters ({dedup.exact_dro
 {dedup.near_clusters} near-duplicate clusters ({dedup.near_dropped} dropped; MinHash over word 5-grams, {near}).
 The first conversation of each cluster is kept.
 
-## Generating models and their terms
+{tools}## Generating models and their terms
 
 | model | agents | terms to respect |
 |---|---|---|

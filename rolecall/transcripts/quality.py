@@ -25,6 +25,8 @@ class QualityFloor:
     reasons: frozenset[str] = DEFAULT_REASONS
     min_turns: int = 1
     min_score: float | None = None
+    #: Keep only conversations whose tool calls all validated and ran without error.
+    tools_ok: bool = False
 
     def rejection(self, transcript: Transcript) -> str | None:
         """Why ``transcript`` is dropped, or None when it passes (the score is checked apart)."""
@@ -40,19 +42,24 @@ class QualityFloor:
             extra = event.model_extra or {}
             if event.kind == "guard" and extra.get("action") in ("flag", "stop"):
                 return f"guard:{extra.get('guard')}"
+            if self.tools_ok and event.kind == "guard" and extra.get("guard") == "bad_tool_call":
+                return "tool_call_invalid"
+        failed_call = any(message.role == "tool" and message.error is not None for message in transcript.messages)
+        if self.tools_ok and failed_call:
+            return "tool_error"
         done_token = transcript.done_token or "<TASK_DONE>"
-        for message in transcript.messages:
+        for message in transcript.spoken:
             short = len(message.content) < 64  # only a short reply can be empty once its markers are gone
             if short and not body(message.content) and done_token not in message.content:
                 return "empty_turn"
-        if refusal("\n".join(message.content for message in transcript.messages)):
+        if refusal("\n".join(message.content for message in transcript.spoken)):
             return "refusal"
         return None
 
 
 def heuristic_score(transcript: Transcript) -> float:
     """0..1: the share of turns in format, their substance, and how little they repeat."""
-    messages = [m for m in transcript.messages if (transcript.done_token or "<TASK_DONE>") not in m.content]
+    messages = [m for m in transcript.spoken if (transcript.done_token or "<TASK_DONE>") not in m.content]
     if not messages:
         return 0.0
     in_format = sum(
@@ -75,7 +82,7 @@ class Judge:
     calls: int = 0
 
     async def score(self, transcript: Transcript) -> float:
-        dialogue = "\n\n".join(f"{m.speaker}: {m.content}" for m in transcript.messages)[-6000:]
+        dialogue = "\n\n".join(f"{m.speaker}: {m.content}" for m in transcript.spoken)[-6000:]
         completion = await self.model.complete(
             [
                 {"role": "system", "content": f"You grade training data. {self.rubric}"},

@@ -15,9 +15,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from rolecall._version import __version__
-from rolecall.models.base import Usage
+from rolecall.models.base import ToolCall, Usage
 
-SCHEMA_VERSION: Literal[1] = 1
+#: Version 2 added tool calls and tool results; version-1 files read as they are (they hold neither).
+SCHEMA_VERSION: Literal[2] = 2
+#: Every version this rolecall reads.
+READABLE_VERSIONS = (1, 2)
 
 Status = Literal["ok", "failed"]
 
@@ -41,6 +44,7 @@ TERMINATION_REASONS = (
     "empty",
     "premature_done",
     "refusal",
+    "bad_tool_call",
 )
 
 #: Reasons that mean the run itself failed rather than stopped.
@@ -67,6 +71,15 @@ class TaskText(_Record):
     specified: str | None = None
 
 
+class ToolInfo(_Record):
+    """A tool offered to an agent: what the model was shown, and where the tool came from."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=dict)  # a JSON Schema of the arguments
+    source: Any = None  # how a spec names it again: a built-in's name, "module:function", {mcp: {...}}
+
+
 class AgentInfo(_Record):
     name: str
     role: str
@@ -74,24 +87,40 @@ class AgentInfo(_Record):
     system_prompt: str
     model: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+    tools: list[ToolInfo] = Field(default_factory=list)
 
 
 class Message(_Record):
-    """One agent speaking once, with the facts of the call that produced it."""
+    """One agent speaking once, with the facts of the call that produced it.
+
+    A message may carry ``tool_calls`` (the agent asked for tools; ``content`` holds any text
+    said with them). Each call's result is a message of its own: ``role`` "tool", the
+    calling agent as ``speaker``, the tool's ``name``, the ``tool_call_id`` it answers, and
+    ``error`` when the call failed (``content`` then says what happened).
+    """
 
     index: int = Field(ge=0)
     turn: int = Field(ge=0)
     speaker: str
-    role: Literal["user", "assistant"]
+    role: Literal["user", "assistant", "tool"]
     content: str
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+    error: str | None = None
     model: str | None = None
     usage: Usage = Field(default_factory=Usage)
-    latency_ms: float = 0.0
+    latency_ms: float = Field(default=0.0, ge=0)
     finish_reason: str | None = None
     retries: int = 0
     reasks: int = 0
     response_id: str | None = None
     created_at: str = Field(default_factory=utc_now)
+
+    @property
+    def is_dialogue(self) -> bool:
+        """Whether the message is a line of the dialogue (not a tool result, not only tool calls)."""
+        return self.role != "tool" and not (self.tool_calls and not self.content)
 
 
 class Termination(_Record):
@@ -121,7 +150,7 @@ class ErrorInfo(_Record):
 class Transcript(_Record):
     """A whole conversation, as saved: one JSON line per transcript."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1, 2] = SCHEMA_VERSION
     id: str = Field(min_length=1)
     status: Status = "ok"
     created_at: str = Field(default_factory=utc_now)
@@ -148,6 +177,11 @@ class Transcript(_Record):
         """Whether the saved task graph was declared or planned (not the one-node graph of a plain task)."""
         info = (self.task_graph or {}).get("graph")
         return isinstance(info, dict) and info.get("planned") is True
+
+    @property
+    def spoken(self) -> list[Message]:
+        """The messages that are dialogue: no tool results, no message that only calls tools."""
+        return [message for message in self.messages if message.is_dialogue]
 
     def agent(self, name: str) -> AgentInfo:
         """The agent called ``name``; ``KeyError`` if there is none."""

@@ -58,6 +58,9 @@ class HarvestReport:
     scores: list[float] = field(default_factory=list)
     judge: dict[str, Any] | None = None
     files: list[str] = field(default_factory=list)
+    #: Tool use in the kept conversations: calls by tool, and how many failed.
+    tool_calls: Counter[str] = field(default_factory=Counter)
+    tool_errors: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -78,4 +81,6 @@ class HarvestReport:
             "mean_score": round(sum(self.scores) / len(self.scores), 4) if self.scores else None,
             "judge": self.judge,
             "files": self.files,
+            "tool_calls": dict(self.tool_calls),
+            "tool_errors": self.tool_errors,
         }

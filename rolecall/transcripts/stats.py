@@ -36,10 +36,13 @@ class CorpusStats:
     guards: Counter[str] = field(default_factory=Counter)
     models: Counter[str] = field(default_factory=Counter)
     malformed: int = 0
+    tool_calls: Counter[str] = field(default_factory=Counter)  # by tool
+    tool_errors: Counter[str] = field(default_factory=Counter)  # by tool
+    calling_turns: int = 0  # turns in which an agent called at least one tool
 
     def add(self, transcript: Transcript) -> None:
         self.conversations += 1
-        self.messages += len(transcript.messages)
+        self.messages += len(transcript.spoken)
         self.failed += transcript.status == "failed"
         usage = transcript.usage
         self.prompt_tokens += usage.prompt_tokens
@@ -55,8 +58,20 @@ class CorpusStats:
             extra = event.model_extra or {}
             if event.kind == "guard":
                 self.guards[f"{extra.get('guard')}:{extra.get('action')}"] += 1
+        calling: set[tuple[int, str]] = set()
         for message in transcript.messages:
-            self.models[message.model or "unknown"] += 1
+            if message.role == "tool":
+                self.tool_calls[message.name or "?"] += 1
+                self.tool_errors[message.name or "?"] += message.error is not None
+                calling.add((message.turn, message.speaker))
+            elif not message.tool_calls:
+                self.models[message.model or "unknown"] += 1
+        self.calling_turns += len(calling)
+
+    @property
+    def calls_per_turn(self) -> float:
+        """Tool calls per turn in which tools were called."""
+        return sum(self.tool_calls.values()) / self.calling_turns if self.calling_turns else 0.0
 
 
 def collect(transcripts: Iterable[Transcript]) -> CorpusStats:
@@ -78,7 +93,16 @@ def render(stats: CorpusStats) -> RenderableType:
     summary.add_row("cost", cost)
     if stats.malformed:
         summary.add_row("unreadable lines", str(stats.malformed))
+    if stats.tool_calls:
+        calls, errors = sum(stats.tool_calls.values()), sum(stats.tool_errors.values())
+        summary.add_row("tool calls", f"{calls} ({errors} failed), {stats.calls_per_turn:.2f} per calling turn")
     parts: list[RenderableType] = [summary]
+    if stats.tool_calls:
+        table = Table("tool", "calls", "errors", "error share", header_style="bold")
+        for name, count in stats.tool_calls.most_common():
+            errors = stats.tool_errors[name]
+            table.add_row(name, str(count), str(errors), f"{100 * errors / count:.0f}%")
+        parts.append(table)
     for title, counter in (("termination", stats.reasons), ("guard verdicts", stats.guards), ("models", stats.models)):
         if counter:
             table = Table(title, "count", "share", header_style="bold")
@@ -104,6 +128,7 @@ def _charts(stats: CorpusStats) -> list[tuple[str, list[tuple[str, int]]]]:
         ("Turns per conversation", _histogram(stats.turns)),
         ("Tokens per conversation", _histogram(stats.tokens)),
         ("Guard verdicts", stats.guards.most_common()),
+        *([("Tool calls", stats.tool_calls.most_common())] if stats.tool_calls else []),
     ]
 
 
@@ -145,8 +170,13 @@ def plot(stats: CorpusStats, path: Path) -> None:
         raise SpecError(
             "--plot FILE.png needs matplotlib: pip install 'rolecall[plot]', or give a .html file"
         ) from None
-    figure, axes = plt.subplots(2, 2, figsize=(12, 8))
-    for axis, (title, rows) in zip(axes.flat, _charts(stats), strict=True):
+    charts = _charts(stats)
+    figure, axes = plt.subplots((len(charts) + 1) // 2, 2, figsize=(12, 4 * ((len(charts) + 1) // 2)))
+    for number, axis in enumerate(axes.flat):
+        if number >= len(charts):
+            axis.set_visible(False)
+            continue
+        title, rows = charts[number]
         axis.barh([label for label, _ in rows][::-1], [count for _, count in rows][::-1], color="#4c6ef5")
         axis.set_title(title)
     figure.suptitle(f"{stats.conversations} conversations")

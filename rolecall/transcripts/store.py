@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from rolecall.errors import SpecError, shorten
 from rolecall.secrets import clean
-from rolecall.transcripts.record import SCHEMA_VERSION, Transcript
+from rolecall.transcripts.record import READABLE_VERSIONS, Transcript
 
 log = logging.getLogger(__name__)
 
@@ -171,10 +171,9 @@ class Reader:
             self._skip(path, number, "not a JSON object")
             return None
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
-            self._skip(
-                path, number, f"unknown schema_version {shorten(version)} (this rolecall reads {SCHEMA_VERSION})"
-            )
+        if type(version) is not int or version not in READABLE_VERSIONS:
+            readable = " and ".join(map(str, READABLE_VERSIONS))
+            self._skip(path, number, f"unknown schema_version {shorten(version)} (this rolecall reads {readable})")
             return None
         try:
             return Transcript.model_validate(data)

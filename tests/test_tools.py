@@ -1,0 +1,497 @@
+"""Tools: made from functions, built in, or served over MCP; offered natively or by JSON Schema; run safely."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rolecall import RolePlay, Settings, Transcript, tool
+from rolecall.cli import main
+from rolecall.errors import SpecError
+from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams, ToolCall
+from rolecall.models.openai_compat import OpenAIChatModel
+from rolecall.society import Member, Society
+from rolecall.spec import load_spec
+from rolecall.testing import FakeOpenAIServer, FakeResponse, ScriptedModel
+from rolecall.tools import Calculator, PythonSandbox, Toolbox, ToolError, Toolkit
+from rolecall.tools.calculator import evaluate
+from rolecall.transcripts import append
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+INSTRUCTION = "Instruction: price 3 loaves at 2.40 each\nInput: None"
+ANSWER = "Solution: 3 loaves cost 7.2.\nNext request."
+DONE = "<TASK_DONE>"
+
+
+def call(name: str, **arguments: Any) -> Completion:
+    return Completion(text="", tool_calls=[ToolCall(id="", name=name, arguments=arguments)])
+
+
+def roleplay(executor: list[Any], *, tools: list[Any], instructor: list[str] | None = None, **options: Any) -> RolePlay:
+    return RolePlay(
+        "Price the menu", assistant_role="Accountant", user_role="Baker",
+        user_model=ScriptedModel(instructor or [INSTRUCTION, DONE]), assistant_model=ScriptedModel(executor),
+        assistant_tools=tools, **options,
+    )  # fmt: skip
+
+
+def tool_messages(transcript: Transcript) -> list[Any]:
+    return [message for message in transcript.messages if message.role == "tool"]
+
+
+# -- tools from functions, and the built-ins -----------------------------------------------------
+
+
+@tool
+def loaf_cost(flour_grams: float, price_per_kg: float = 1.2) -> str:
+    """What the flour of one loaf costs.
+
+    Args:
+        flour_grams: grams of flour in the loaf
+        price_per_kg: euros per kilogram
+    """
+    return f"{flour_grams / 1000 * price_per_kg:.2f} EUR"
+
+
+def test_a_typed_function_becomes_a_tool_with_a_schema_from_its_signature_and_docstring() -> None:
+    assert loaf_cost.name == "loaf_cost"
+    assert loaf_cost.description == "What the flour of one loaf costs."
+    assert loaf_cost.parameters == {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "flour_grams": {"type": "number", "description": "grams of flour in the loaf"},
+            "price_per_kg": {"type": "number", "description": "euros per kilogram", "default": 1.2},
+        },
+        "required": ["flour_grams"],
+    }
+    assert loaf_cost(500) == "0.60 EUR"  # still callable as a function
+    toolbox = Toolbox([loaf_cost], Settings().tool_settings)
+    assert toolbox.check(ToolCall(id="1", name="loaf_cost", arguments={"flour_grams": "500"})) is None  # coerced
+    assert "flour_grams" in (toolbox.check(ToolCall(id="1", name="loaf_cost", arguments={})) or "")
+    assert "no argument" in (
+        toolbox.check(ToolCall(id="1", name="loaf_cost", arguments={"flour_grams": 1, "x": 2})) or ""
+    ) or "Extra" in (toolbox.check(ToolCall(id="1", name="loaf_cost", arguments={"flour_grams": 1, "x": 2})) or "")
+    assert "no tool 'oven'" in (toolbox.check(ToolCall(id="1", name="oven", arguments={})) or "")
+    result = asyncio.run(toolbox.run(ToolCall(id="1", name="loaf_cost", arguments={"flour_grams": 500})))
+    assert (result.content, result.error) == ("0.60 EUR", None)
+
+
+def test_the_calculator_is_exact_and_never_evaluates_code() -> None:
+    assert evaluate("0.1 + 0.2") == "0.3"
+    assert evaluate("(2.5 * 120 + 40) / 12") == "85/3 (about 28.3333333333)"
+    assert evaluate("2^10 + 15%") == "1024.15"
+    assert evaluate("7 % 3") == "1"
+    assert evaluate("round(2.675, 2)") == "2.68"
+    for bad, problem in [
+        ("__import__('os')", "unknown function __import__"),
+        ("__import__('os').system('true')", "not arithmetic"),
+        ("open", "unknown name"),
+        ("1/0", "division by zero"),
+        ("9 ** 9 ** 9", "too large"),
+        ("(" * 499 + "1" + ")" * 499, "nested too deeply|not an arithmetic expression"),
+        ("1+" * 600 + "1", "longer than 1000 characters"),
+        ("'text' * 3", "not arithmetic"),
+    ]:
+        with pytest.raises(ToolError, match=problem):
+            evaluate(bad)
+
+
+def test_notes_are_shared_by_the_agents_of_one_conversation_only() -> None:
+    async def scenario() -> tuple[str, str]:
+        first = Toolkit({"A": ["notes"], "B": ["notes"]}, Settings().tool_settings)
+        other = Toolkit({"A": ["notes"]}, Settings().tool_settings)
+        await first.open()
+        await other.open()
+        a, b, c = first.toolbox("A"), first.toolbox("B"), other.toolbox("A")
+        assert a and b and c
+        await a.run(ToolCall(id="1", name="notes", arguments={"action": "add", "text": "flour is 1.20/kg"}))
+        read = await b.run(ToolCall(id="2", name="notes", arguments={"action": "read"}))
+        elsewhere = await c.run(ToolCall(id="3", name="notes", arguments={"action": "read"}))
+        return read.content, elsewhere.content
+
+    assert asyncio.run(scenario()) == ("1. flour is 1.20/kg", "no notes yet")
+
+
+def test_tool_names_in_a_spec_are_checked_before_anything_runs(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="no built-in tool 'abacus'"):
+        roleplay([ANSWER], tools=["abacus"])
+    with pytest.raises(SpecError, match="cannot import 'no_such_module:f'"):
+        roleplay([ANSWER], tools=["no_such_module:f"])
+    with pytest.raises(SpecError, match=r"tools\.mcp"):
+        roleplay([ANSWER], tools=[{"mcp": {"command": []}}])
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("task: t\nassistant: {role: A, tools: [calculator, 7]}\nuser: {role: B}\n")
+    with pytest.raises(SpecError):
+        load_spec(spec).build(ScriptedModel([]))
+    assert load_spec(EXAMPLES / "tools.yaml").assistant.tools == ["calculator", "python"]
+
+
+# -- the dialogue: native function calling --------------------------------------------------------
+
+
+def test_function_calling_through_the_fake_server_runs_the_call_and_feeds_the_result_back(tmp_path: Path) -> None:
+    def responder(request: dict[str, Any]) -> str | FakeResponse:
+        messages = request["messages"]
+        system = messages[0]["content"]
+        if "who carries out your instructions" in system:
+            return DONE if any(m["role"] == "assistant" for m in messages) else INSTRUCTION
+        if messages[-1]["role"] == "tool":
+            return f"Solution: the calculator says {messages[-1]['content']}.\nNext request."
+        assert [spec["function"]["name"] for spec in request["tools"]] == ["calculator"]
+        return FakeResponse(tool_calls=[{"name": "calculator", "arguments": {"expression": "3 * 2.40"}}])
+
+    with FakeOpenAIServer(responder) as server:
+        model = OpenAIChatModel("fake", base_url=server.base_url)
+        transcript = RolePlay(
+            "Price the menu", assistant_role="Accountant", user_role="Baker", model=model,
+            assistant_tools=["calculator"],
+        ).run()  # fmt: skip
+        calling, answered = server.bodies[1], server.bodies[2]
+    assert calling["tool_choice"] == "auto"
+    assert answered["messages"][-2]["tool_calls"][0]["function"] == {
+        "name": "calculator",
+        "arguments": json.dumps({"expression": "3 * 2.40"}),
+    }
+    assert answered["messages"][-1] == {
+        "role": "tool",
+        "tool_call_id": answered["messages"][-2]["tool_calls"][0]["id"],
+        "content": "7.2",
+    }
+    assert [m.role for m in transcript.messages] == ["user", "assistant", "tool", "assistant", "user"]
+    request, result = transcript.messages[1], transcript.messages[2]
+    assert request.tool_calls and request.tool_calls[0].name == "calculator"
+    assert (result.tool_call_id, result.name, result.content, result.error) == (
+        request.tool_calls[0].id, "calculator", "7.2", None
+    )  # fmt: skip
+    assert result.latency_ms >= 0
+    assert transcript.messages[3].content == "Solution: the calculator says 7.2.\nNext request."
+    assert transcript.termination and transcript.termination.reason == "task_done"
+    executor = transcript.agent("Accountant")
+    assert [t.name for t in executor.tools] == ["calculator"] and executor.tools[0].source == "calculator"
+    assert "calculator" in executor.system_prompt
+    # the instructor never sees the executor's calls, only its answer
+    instructor_view = server.bodies[3]["messages"]
+    assert all("tool_calls" not in m and m["role"] != "tool" for m in instructor_view)
+    saved = tmp_path / "t.jsonl"
+    append(saved, transcript)
+    line = json.loads(saved.read_text())
+    assert line["schema_version"] == 2 and line["messages"][2]["role"] == "tool"
+
+
+# -- the dialogue: the JSON-schema route ------------------------------------------------------------
+
+
+class NoFunctionCalling(ScriptedModel):
+    function_calling = False
+
+
+def test_without_function_calling_each_turn_is_decoded_under_an_answer_or_call_schema() -> None:
+    executor = NoFunctionCalling(
+        [
+            '{"tool": "calculator", "arguments": {"expression": "3 * 2.40"}}',
+            '{"reply": "' + ANSWER.replace("\n", "\\n") + '"}',
+        ]
+    )
+    transcript = RolePlay(
+        "Price the menu", assistant_role="Accountant", user_role="Baker",
+        user_model=ScriptedModel([INSTRUCTION, DONE]), assistant_model=executor, assistant_tools=["calculator"],
+    ).run()  # fmt: skip
+    schema = executor.call_params[0].json_schema if executor.call_params[0] else None
+    assert schema is not None and len(schema["anyOf"]) == 2
+    answer, calculator = schema["anyOf"]
+    assert answer["required"] == ["reply"]
+    assert calculator["properties"]["tool"] == {"type": "string", "enum": ["calculator"]}
+    assert calculator["properties"]["arguments"] == Calculator.parameters
+    assert executor.call_params[0] is not None and executor.call_params[0].tools is None  # nothing sent natively
+    assert '"tool": "calculator"' in executor.calls[0][0]["content"]  # the system prompt shows how to call
+    follow_up = executor.calls[1]
+    assert follow_up[-2] == {
+        "role": "assistant",
+        "content": '{"tool": "calculator", "arguments": {"expression": "3 * 2.40"}}',
+    }
+    assert follow_up[-1]["role"] == "user" and follow_up[-1]["content"].startswith("Result of calculator: 7.2")
+    assert [m.role for m in transcript.messages] == ["user", "assistant", "tool", "assistant", "user"]
+    assert transcript.messages[1].tool_calls and transcript.messages[1].tool_calls[0].id == "call_1_0"
+    assert transcript.messages[3].content == ANSWER
+
+
+def test_json_turns_and_tools_share_one_schema_and_render_the_answer() -> None:
+    executor = NoFunctionCalling(['{"tool": "calculator", "arguments": {"expression": "1+1"}}', '{"solution": "two"}'])
+    instructor = ScriptedModel([
+        '{"instruction": "add", "input": "1 1", "task_done": false}',
+        '{"instruction": "", "input": "", "task_done": true}',
+    ])  # fmt: skip
+    transcript = RolePlay(
+        "Add", assistant_role="Accountant", user_role="Baker", user_model=instructor, assistant_model=executor,
+        assistant_tools=["calculator"], assist={"json_turns": True},
+    ).run()  # fmt: skip
+    params = executor.call_params[0]
+    assert params is not None and params.json_schema is not None
+    assert params.json_schema["anyOf"][0]["required"] == ["solution"]
+    assert tool_messages(transcript)[0].content == "2"
+    assert transcript.messages[3].content == "Solution: two\nNext request."
+
+
+# -- bad calls, limits, and repeats ----------------------------------------------------------------
+
+
+def test_an_unknown_tool_is_re_asked_with_the_validation_error() -> None:
+    model = ScriptedModel([call("oven", temperature=200), call("calculator", expression="1+1"), ANSWER])
+    transcript = roleplay([], tools=["calculator"], assistant_model=None) if False else RolePlay(
+        "Price the menu", assistant_role="Accountant", user_role="Baker", user_model=ScriptedModel([INSTRUCTION, DONE]),
+        assistant_model=model, assistant_tools=["calculator"],
+    ).run()  # fmt: skip
+    guard = next(e for e in transcript.events if e.kind == "guard")
+    extra = guard.model_extra or {}
+    assert (extra["guard"], extra["action"]) == ("bad_tool_call", "reask")
+    assert "no tool 'oven'" in extra["detail"] and '"oven"' in extra["rejected"]
+    assert "no tool 'oven'" in model.calls[1][-1]["content"]  # the reminder tells the agent what was wrong
+    assert transcript.messages[1].reasks == 1 and tool_messages(transcript)[0].content == "2"
+
+
+def test_flagged_bad_calls_are_answered_with_the_error_and_stopped_ones_end_the_conversation() -> None:
+    flagged = roleplay(
+        [call("calculator", formula="1+1"), ANSWER], tools=["calculator"], guards={"bad_tool_call": "flag"}
+    ).run()
+    result = tool_messages(flagged)[0]
+    assert result.error and "formula" in result.error and result.content.startswith("error:")
+    assert flagged.termination and flagged.termination.reason == "task_done"
+    stopped = roleplay([call("calculator")], tools=["calculator"], guards={"bad_tool_call": "stop"}).run()
+    assert stopped.termination and stopped.termination.reason == "bad_tool_call"
+
+
+def test_calls_per_turn_bound_the_calls_and_then_the_agent_must_answer() -> None:
+    model = ScriptedModel([call("calculator", expression=f"{n}+1") for n in range(3)] + [ANSWER])
+    transcript = RolePlay(
+        "Price", assistant_role="Accountant", user_role="Baker", user_model=ScriptedModel([INSTRUCTION, DONE]),
+        assistant_model=model, assistant_tools=["calculator"], tool_settings={"calls_per_turn": 3},
+    ).run()  # fmt: skip
+    choices = [params.tool_choice if params else None for params in model.call_params]
+    assert choices == ["auto", "auto", "auto", "none"]
+    assert len(tool_messages(transcript)) == 3 and transcript.messages[-2].content == ANSWER
+
+
+def test_the_same_call_twice_in_a_turn_is_not_run_again() -> None:
+    runs: list[str] = []
+
+    @tool
+    def lookup(item: str) -> str:
+        """Look an item up."""
+        runs.append(item)
+        return f"{item}: 2.40"
+
+    transcript = roleplay([call("lookup", item="rye"), call("lookup", item="rye"), ANSWER], tools=[lookup]).run()
+    results = tool_messages(transcript)
+    assert runs == ["rye"] and len(results) == 2
+    assert results[1].error and results[1].content.endswith("its result was: rye: 2.40")
+
+
+# -- running safely ---------------------------------------------------------------------------------
+
+
+def test_a_tool_that_raises_or_hangs_becomes_a_recorded_error_and_the_conversation_goes_on() -> None:
+    @tool
+    def broken(x: int) -> str:
+        """Always fails."""
+        raise RuntimeError("the oven is off")
+
+    @tool
+    def stuck(x: int) -> str:
+        """Never returns."""
+        time.sleep(3600)
+        return "never"
+
+    @tool
+    async def stuck_async(x: int) -> str:
+        """Never returns either."""
+        await asyncio.sleep(3600)
+        return "never"
+
+    started = time.monotonic()
+    transcript = roleplay(
+        [call("broken", x=1), call("stuck", x=1), call("stuck_async", x=1), ANSWER],
+        tools=[broken, stuck, stuck_async], tool_settings={"timeout": 0.5},
+    ).run()  # fmt: skip
+    assert time.monotonic() - started < 10
+    errors = [message.error for message in tool_messages(transcript)]
+    assert errors == ["RuntimeError: the oven is off", "timed out after 0.5 s", "timed out after 0.5 s"]
+    assert transcript.termination and transcript.termination.reason == "task_done"
+
+
+def test_nothing_a_tool_returns_can_break_the_transcript(tmp_path: Path) -> None:
+    @tool
+    def noisy() -> str:
+        """Prints badly."""
+        return "\ud800 broken \x00 surrogate " + "x" * 50_000
+
+    transcript = roleplay([call("noisy"), ANSWER], tools=[noisy], tool_settings={"output_chars": 1000}).run()
+    content = tool_messages(transcript)[0].content
+    assert len(content) < 1100 and "more characters cut" in content and "\x00" not in content
+    content.encode("utf-8")  # valid UTF-8
+    append(tmp_path / "t.jsonl", transcript)
+    assert Transcript.from_json((tmp_path / "t.jsonl").read_text()).messages[2].content == content
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        ("import os\nprint(os.environ.get('OPENAI_API_KEY'))\nprint(sorted(os.environ))", None),
+        ("x = bytearray(10**10)", "over the memory limit of 128 MB"),
+        ("while True:\n    pass", "over the CPU time limit of 1 s"),
+        ("import time\ntime.sleep(60)", "still running after 3 s"),
+        ("print('x' * 10**7)", "printed more than 2000 characters"),
+        ("1/0", "ZeroDivisionError"),
+        ("print(6 * 7)\n6 * 7", None),
+    ],
+)
+def test_the_python_sandbox_ends_every_snippet_within_its_limits(
+    code: str, error: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-must-not-leak-0123456789abcdef")
+    sandbox = PythonSandbox(cpu_seconds=1, memory_mb=128, wall_seconds=3, output_chars=2000)
+    toolbox = Toolbox([sandbox], Settings.derive(tool_settings={"timeout": 10}).tool_settings)
+    started = time.monotonic()
+    result = asyncio.run(toolbox.run(ToolCall(id="1", name="python", arguments={"code": code})))
+    assert time.monotonic() - started < 8
+    assert "sk-must-not-leak" not in result.content
+    if error is None:
+        assert result.error is None
+    else:
+        assert result.error is not None and error in result.error
+    if code.startswith("import os"):
+        assert result.content.startswith("None\n") and "OPENAI" not in result.content
+    if code.startswith("print(6"):
+        assert result.content == "42\n42\n"
+
+
+# -- MCP ---------------------------------------------------------------------------------------------
+
+
+def _processes_running(fragment: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if fragment in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_an_mcp_server_is_started_listed_called_and_stopped_with_the_conversation() -> None:
+    server = str(EXAMPLES / "menu_server.py")
+    model = ScriptedModel(
+        [
+            call("ingredient_cost", ingredient="flour", grams=500),
+            call("ingredient_cost", ingredient="gold", grams=1),
+            ANSWER,
+        ]
+    )
+    seen: list[list[int]] = []
+
+    class Watching(ScriptedModel):
+        async def complete(self, messages: Any, *, params: GenerationParams | None = None) -> Completion:
+            seen.append(_processes_running(server))
+            return await model.complete(messages, params=params)
+
+    transcript = RolePlay(
+        "Price bread", assistant_role="Accountant", user_role="Baker", user_model=ScriptedModel([INSTRUCTION, DONE]),
+        assistant_model=Watching([]), assistant_tools=[{"mcp": {"command": ["python", server]}}],
+    ).run()  # fmt: skip
+    assert all(len(pids) == 1 for pids in seen)  # running while the conversation runs
+    assert _processes_running(server) == []  # and gone after
+    executor = transcript.agent("Accountant")
+    assert sorted(t.name for t in executor.tools) == ["ingredient_cost", "list_ingredients"]
+    assert executor.tools[0].source == {"mcp": {"command": ["python", server]}}
+    first, second = tool_messages(transcript)
+    assert (first.content, first.error) == ("500 g of flour cost 0.60 EUR", None)
+    assert second.error and "no price for 'gold'" in second.error
+
+
+def test_an_mcp_server_that_cannot_start_fails_the_run_with_one_line(tmp_path: Path) -> None:
+    transcript = roleplay([ANSWER], tools=[{"mcp": {"command": ["python", "-c", "import sys; sys.exit(3)"]}}]).run()
+    assert transcript.status == "failed" and transcript.termination
+    assert transcript.termination.detail and "did not start" in transcript.termination.detail
+    missing = roleplay([ANSWER], tools=[{"mcp": {"command": ["no-such-program-xyz"]}}]).run()
+    assert missing.termination and "no program 'no-such-program-xyz'" in (missing.termination.detail or "")
+
+
+# -- societies, resume, show, stats -------------------------------------------------------------------
+
+
+def test_a_society_member_calls_tools_and_the_others_see_only_its_answer() -> None:
+    lead = ScriptedModel(["We need the price of 3 loaves.", DONE])
+    member = ScriptedModel([call("calculator", expression="3*2.4"), "That is 7.2 in all."])
+    society = Society(
+        "Price bread", [Member(name="Ann", role="Baker"), Member(name="Bob", role="Accountant", tools=["calculator"])],
+        models={"Ann": lead, "Bob": member},
+    )  # fmt: skip
+    transcript = society.run()
+    assert [m.role for m in transcript.messages] == ["assistant", "assistant", "tool", "assistant", "assistant"]
+    assert all("Result of" not in m["content"] and m.get("role") != "tool" for m in lead.calls[1])
+    assert any("That is 7.2" in m["content"] for m in lead.calls[1])
+
+
+def test_a_resumed_conversation_gets_its_tools_again() -> None:
+    first = roleplay([call("calculator", expression="1+1"), ANSWER], tools=["calculator"], max_turns=1,
+                     instructor=[INSTRUCTION]).run()  # fmt: skip
+    assert first.termination and first.termination.reason == "max_turns"
+    second = "Instruction: now price 2 cakes at 4.50 each\nInput: None"
+    model = ScriptedModel([second, call("calculator", expression="2*4.5"), "Solution: 9.\nNext request.", DONE])
+    resumed = RolePlay.resume(first, model=model, max_turns=2).run()
+    assert [t.name for t in resumed.agent("Accountant").tools] == ["calculator"]
+    assert [m.content for m in tool_messages(resumed)] == ["2", "9"]
+    assert resumed.termination and resumed.termination.reason == "task_done"
+
+
+def test_show_and_stats_render_tool_calls_and_count_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    transcript = roleplay([call("calculator", expression="3*2.4"), call("calculator", expression="1/0"), ANSWER],
+                          tools=["calculator"]).run()  # fmt: skip
+    path = tmp_path / "t.jsonl"
+    append(path, transcript)
+    assert main(["show", str(path)]) == 0
+    shown = capsys.readouterr().out
+    assert 'calculator(expression="3*2.4")' in shown and "7.2" in shown and "division by zero" in shown
+    assert main(["stats", str(path)]) == 0
+    stats = capsys.readouterr().out
+    assert "2 (1 failed)" in stats and "2.00 per calling turn" in stats
+
+
+def test_schema_command_describes_version_2_with_tool_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    message = schema["$defs"]["Message"]["properties"]
+    assert {"tool_calls", "tool_call_id", "name", "error"} <= set(message)
+    assert schema["properties"]["schema_version"]["default"] == 2
+
+
+def test_version_1_files_still_read_everywhere(tmp_path: Path) -> None:
+    old = json.loads(roleplay([ANSWER], tools=[]).run().to_json())
+    old["schema_version"] = 1
+    for message in old["messages"]:
+        for key in ("tool_calls", "tool_call_id", "name", "error"):
+            message.pop(key)
+    for agent in old["agents"]:
+        agent.pop("tools")
+    path = tmp_path / "old.jsonl"
+    path.write_text(json.dumps(old) + "\n")
+    harvest = ["harvest", str(path), "--format", "openai", "--out", str(tmp_path / "d")]
+    for command in (["show", str(path)], ["stats", str(path)], harvest):
+        assert main(command) == 0, command
+    assert (tmp_path / "d" / "train.jsonl").read_text().count("\n") == 1
+
+
+def test_the_examples_parse_and_name_their_tools() -> None:
+    spec = load_spec(EXAMPLES / "mcp_tools.yaml")
+    assert spec.assistant.tools[1] == {"mcp": {"command": ["python", "examples/menu_server.py"]}}
+    assert isinstance(sys.executable, str) and os.path.exists(EXAMPLES / "menu_server.py")
+    assert isinstance(ChatModel, type) and ChatMessage  # the public names tests rely on
