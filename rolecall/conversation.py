@@ -106,6 +106,7 @@ class Conversation:
         self._actions = {guard.name: action_of(self.settings.guards, type(guard)) for guard in self.guards}
         self.toolkit = Toolkit(tools or {}, self.settings.tool_settings)
         self._offers: dict[str, ToolOffer] = {}
+        self._tool_notes: dict[str, dict[str, str]] = {}
         self.critic = self._make_critic()
         self.meter = Meter(self.settings.price_table())
         self.turn = 0
@@ -248,13 +249,23 @@ class Conversation:
         route = route_for(agent.model, self.settings.tool_settings.protocol)
         offer = ToolOffer(tuple(toolbox.specs()), route)
         self._offers[agent.name] = offer
-        agent.system_prompt = agent.system_prompt + system_note(list(offer.specs), route)
+        note = system_note(list(offer.specs), route)
+        agent.system_prompt = agent.system_prompt + note
+        # Datasets write calls natively: the record keeps the note to swap for the native one.
+        self._tool_notes[agent.name] = {
+            "route": route,
+            "note": note,
+            "native": system_note(list(offer.specs), "native"),
+        }
 
     def _describe(self, agent: Agent) -> AgentInfo:
         """``agent`` as the transcript records it, with the tools it was offered."""
         toolbox = self.toolkit.toolbox(agent.name)
         tools = [ToolInfo(**tool.info()) for tool in toolbox.tools.values()] if toolbox else []
-        return AgentInfo(**agent.describe(), tools=tools)
+        info = AgentInfo(**agent.describe(), tools=tools)
+        if agent.name in self._tool_notes:
+            info.tool_prompt = self._tool_notes[agent.name]
+        return info
 
     # -- one agent speaking ---------------------------------------------------------------
 
@@ -440,7 +451,9 @@ class Conversation:
     async def _run_call(self, agent: Agent, call: ToolCall) -> Message:
         """Run one of ``agent``'s tool calls and record its result as a ``tool`` message."""
         toolbox = self.toolkit.toolbox(agent.name)
-        assert toolbox is not None, "only an agent with tools is offered them"
+        if toolbox is None:  # a model that calls tools it was never offered (with bad_tool_call off)
+            problem = f"{agent.name} has no tools"
+            return self._record_result(agent, call, f"error: {problem}", problem)
         result = await toolbox.run(call)
         return self._record_result(agent, call, result.content, result.error, latency_ms=result.latency_ms)
 

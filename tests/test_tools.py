@@ -495,3 +495,76 @@ def test_the_examples_parse_and_name_their_tools() -> None:
     assert spec.assistant.tools[1] == {"mcp": {"command": ["python", "examples/menu_server.py"]}}
     assert isinstance(sys.executable, str) and os.path.exists(EXAMPLES / "menu_server.py")
     assert isinstance(ChatModel, type) and ChatMessage  # the public names tests rely on
+
+
+def test_a_batch_gives_every_executor_its_tools_and_harvests_tool_rows(tmp_path: Path) -> None:
+    def responder(request: dict[str, Any]) -> str | FakeResponse:
+        messages = request["messages"]
+        if "who carries out your instructions" in messages[0]["content"]:
+            return DONE if any(m["role"] == "assistant" for m in messages) else f"{INSTRUCTION} ({request['seed']})"
+        if messages[-1]["role"] == "tool":
+            return f"Solution: it comes to {messages[-1]['content']} ({request['seed']}).\nNext request."
+        return FakeResponse(tool_calls=[{"name": "calculator", "arguments": {"expression": "3 * 2.40"}}])
+
+    spec = tmp_path / "batch.yaml"
+    spec.write_text(
+        "assistant_roles: [Accountant, Bookkeeper]\nuser_roles: [Baker]\ntasks: [Price the bread]\n"
+        "assistant_tools: [calculator]\nseed: 1\n"
+    )
+    with FakeOpenAIServer(responder) as server:
+        argv = ["batch", str(spec), "--out", str(tmp_path / "out"), "--base-url", server.base_url, "--quiet"]
+        assert main(argv) == 0
+    dataset = tmp_path / "dataset"
+    argv = ["harvest", str(tmp_path / "out"), "--format", "openai", "--out", str(dataset), "--quiet", "--tools-ok"]
+    assert main(argv) == 0
+    rows = [json.loads(line) for line in (dataset / "train.jsonl").read_text().splitlines()]
+    assert len(rows) == 2
+    assert all(row["tools"][0]["function"]["name"] == "calculator" for row in rows)
+    assert all(row["messages"][3] == {"role": "tool", "tool_call_id": row["messages"][2]["tool_calls"][0]["id"],
+                                      "content": "7.2"} for row in rows)  # fmt: skip
+
+
+def test_calls_from_an_agent_without_tools_are_re_asked_or_answered_with_an_error() -> None:
+    reasked = RolePlay(
+        "Price", assistant_role="Accountant", user_role="Baker", user_model=ScriptedModel([INSTRUCTION, DONE]),
+        assistant_model=ScriptedModel([call("calculator", expression="1+1"), ANSWER]),
+    ).run()  # fmt: skip
+    guard = next(event for event in reasked.events if event.kind == "guard")
+    assert (guard.model_extra or {})["detail"] == "invalid tool call: Accountant has no tools"
+    assert tool_messages(reasked) == [] and reasked.messages[1].content == ANSWER
+    answered = RolePlay(
+        "Price", assistant_role="Accountant", user_role="Baker", user_model=ScriptedModel([INSTRUCTION, DONE]),
+        assistant_model=ScriptedModel([call("calculator", expression="1+1"), ANSWER]), guards={"bad_tool_call": "off"},
+    ).run()  # fmt: skip
+    assert [message.error for message in tool_messages(answered)] == ["Accountant has no tools"]
+    assert answered.termination and answered.termination.reason == "task_done"
+
+
+def test_the_critic_judges_answers_and_lets_tool_calls_through() -> None:
+    critic = ScriptedModel(["APPROVED"])
+    transcript = RolePlay(
+        "Price", assistant_role="Accountant", user_role="Baker", user_model=ScriptedModel([INSTRUCTION, DONE]),
+        assistant_model=ScriptedModel([call("calculator", expression="3*2.4"), ANSWER]), critic_model=critic,
+        assistant_tools=["calculator"], critic={"mode": "review"},
+    ).run()  # fmt: skip
+    assert len(critic.calls) == 1 and ANSWER in critic.calls[0][-1]["content"]
+    assert [m.role for m in transcript.messages] == ["user", "assistant", "tool", "assistant", "user"]
+
+
+def test_a_json_route_conversation_exports_the_system_prompt_of_native_calls(tmp_path: Path) -> None:
+    answer = json.dumps({"reply": ANSWER})
+    executor = NoFunctionCalling(['{"tool": "calculator", "arguments": {"expression": "3 * 2.40"}}', answer])
+    transcript = RolePlay(
+        "Price the menu", assistant_role="Accountant", user_role="Baker",
+        user_model=ScriptedModel([INSTRUCTION, DONE]), assistant_model=executor, assistant_tools=["calculator"],
+    ).run()  # fmt: skip
+    info = transcript.agent("Accountant")
+    assert info.tool_prompt and info.tool_prompt["route"] == "json"
+    assert '{"tool": "<name>"' in info.system_prompt  # what the model was shown
+    append(tmp_path / "t.jsonl", transcript)
+    out = tmp_path / "d"
+    assert main(["harvest", str(tmp_path / "t.jsonl"), "--format", "openai", "--out", str(out), "--quiet"]) == 0
+    row = json.loads((out / "train.jsonl").read_text())
+    system = row["messages"][0]["content"]
+    assert '{"tool"' not in system and system.endswith(info.tool_prompt["native"])
+    assert row["messages"][2]["tool_calls"][0]["function"]["name"] == "calculator"

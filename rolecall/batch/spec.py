@@ -61,6 +61,9 @@ class BatchSpec(BaseModel):
 
     assistant_roles: list[str] | str | None = None
     user_roles: list[str] | str | None = None
+    #: Tools of every assistant (executor) and every user (instructor) of a role-play batch.
+    assistant_tools: list[str | dict[str, Any]] = Field(default_factory=list, max_length=64)
+    user_tools: list[str | dict[str, Any]] = Field(default_factory=list, max_length=64)
     tasks: list[str] | None = Field(default=None, max_length=100_000)
     tasks_per_pair: int | None = Field(default=None, gt=0, le=100)
     samples: int = Field(default=1, gt=0, le=100_000)
@@ -136,8 +139,8 @@ class BatchSpec(BaseModel):
         update: dict[str, Any] = {"task": job.task, "seed": job.sampling_seed}
         if isinstance(template, RolePlaySpec):
             update |= {
-                "assistant": AgentSpec(role=job.assistant_role or ""),
-                "user": AgentSpec(role=job.user_role or ""),
+                "assistant": AgentSpec(role=job.assistant_role or "", tools=self.assistant_tools),
+                "user": AgentSpec(role=job.user_role or "", tools=self.user_tools),
             }
         return template.model_copy(update=update)
 

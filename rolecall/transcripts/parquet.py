@@ -59,6 +59,29 @@ def flatten(transcript: Transcript) -> dict[str, Any]:
     }
 
 
+def _schema(pa: Any) -> Any:
+    """The columns' types, given rather than inferred: a batch whose values are all null still has them."""
+    text, number, real = pa.string(), pa.int64(), pa.float64()
+    message = pa.struct(
+        [
+            ("index", number), ("turn", number), ("speaker", text), ("role", text), ("content", text),
+            ("tool_calls", text), ("tool_call_id", text), ("name", text), ("error", text), ("model", text),
+            ("prompt_tokens", number), ("completion_tokens", number), ("latency_ms", real),
+            ("finish_reason", text), ("retries", number), ("reasks", number),
+        ]
+    )  # fmt: skip
+    return pa.schema(
+        [
+            ("id", text), ("schema_version", number), ("status", text), ("created_at", text),
+            ("finished_at", text), ("rolecall_version", text), ("task_original", text), ("task_specified", text),
+            ("termination_reason", text), ("termination_turn", number), ("prompt_tokens", number),
+            ("completion_tokens", number), ("cost_usd", real), ("seed", number), ("parent_id", text),
+            ("agents", text), ("messages", pa.list_(message)), ("events", text), ("task_graph", text),
+            ("split", text),
+        ]
+    )  # fmt: skip
+
+
 class ParquetSink:
     """Appends flattened rows to a Parquet file, a batch at a time."""
 
@@ -69,6 +92,7 @@ class ParquetSink:
         except ImportError:
             raise SpecError("--format parquet needs pyarrow: pip install 'rolecall[parquet]'") from None
         self._pa, self._pq = pa, pq
+        self._schema = _schema(pa)
         self.path = path
         self._rows: list[dict[str, Any]] = []
         self._writer: Any = None
@@ -81,10 +105,10 @@ class ParquetSink:
     def _flush(self) -> None:
         if not self._rows:
             return
-        table = self._pa.Table.from_pylist(self._rows)
+        table = self._pa.Table.from_pylist(self._rows, schema=self._schema)
         if self._writer is None:
             self._writer = self._pq.ParquetWriter(self.path, table.schema)
-        self._writer.write_table(table.cast(self._writer.schema))
+        self._writer.write_table(table)
         self._rows = []
 
     def close(self) -> None:

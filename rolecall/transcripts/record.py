@@ -88,6 +88,18 @@ class AgentInfo(_Record):
     model: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     tools: list[ToolInfo] = Field(default_factory=list)
+    #: How tools were explained in the system prompt: {route, note (appended), native (the note for function
+    #: calling)}, so a dataset that writes calls natively can say so in its system prompt.
+    tool_prompt: dict[str, str] | None = None
+
+    @property
+    def native_system_prompt(self) -> str:
+        """The system prompt as it reads when the tools are called natively (as every dataset writes them)."""
+        found = self.tool_prompt or {}
+        note, native = found.get("note"), found.get("native")
+        if found.get("route") != "json" or not note or native is None or not self.system_prompt.endswith(note):
+            return self.system_prompt
+        return self.system_prompt.removesuffix(note) + native
 
 
 class Message(_Record):
