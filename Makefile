@@ -28,11 +28,17 @@ test: lint
 fuzz: install  # the property tests of hostile input, 3,000 examples each instead of CI's 25
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz.py --hypothesis-show-statistics
 
-bench: install  # a few minutes; bench/on_task.py (about 20 minutes on the embedded model) runs apart
+bench: install .venv-camel/.installed  # a few minutes; bench/on_task.py, bench/embedded.py, bench/tools_embedded.py run apart
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/task_graph.py
 	$(BIN)/python bench/harvest.py
 	$(BIN)/python bench/batch.py
 
+# CAMEL, the baseline bench/overhead.py compares with, in an environment of its own (its mcp pin differs).
+.venv-camel/.installed:
+	$(PYTHON) -m venv .venv-camel
+	.venv-camel/bin/python -m pip install --quiet "camel-ai==0.2.90" "mcp<2"
+	touch .venv-camel/.installed
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis
+	rm -rf $(VENV) .venv-camel .pytest_cache .ruff_cache .mypy_cache .hypothesis

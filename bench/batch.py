@@ -1,17 +1,25 @@
-"""Batch proofs: overhead at concurrency, memory with 1,000 in flight, faults, kill -9.
+"""Batch proofs: overhead at concurrency, memory with 1,000 in flight, faults, kill -9, scale to 10,000.
 
-Each part runs against the scripted server (bench/_scripted_server.py) in its own process:
+Each part runs against the scripted server (bench/_scripted_server.py) in its own process;
+rolecall runs with its defaults (guards on) everywhere:
 
-1. overhead: 128 conversations x 10 turns at concurrency 64, 100 ms per call; wall time
-   of ``rolecall batch`` against the same protocol driven by bare ``openai`` calls.
+1. overhead: 128 conversations x 10 turns at concurrency 64, 100 ms per call; wall time of
+   ``Batch.run`` (rolecall's engine, in process) against the same protocol driven by the floor
+   (``httpx.AsyncClient.post`` + ``response.json()``) and by the bare ``openai`` client
+   (``chat.completions.create``), each with 64 conversations in flight (an asyncio semaphore).
+   CAMEL has no batch engine; its ``RolePlaying`` is compared turn by turn in bench/overhead.py.
 2. memory: 1,000 conversations in flight at once (3 turns, 100 ms per call); peak RSS of
    the batch process.
 3. faults: 10% of calls fail (500, 429 with Retry-After, dropped connection); every
    conversation must end ok or failed, none lost, none doubled.
 4. kill -9: the batch is killed at random moments and rerun, repeatedly; the final ids
    must be exactly the planned set, every line must parse, no id may appear twice.
+5. scale: ``rolecall batch`` of 1,000 and of 10,000 conversations (2 turns, no latency,
+   concurrency 64) with ``--engine local`` and with ``--engine ray`` (a local Ray, one worker
+   per core: two here); wall time and the peak summed RSS of the whole process tree
+   (Ray's raylet and workers included), and how both grow from 1,000 to 10,000.
 
-    python bench/batch.py [--parts overhead,memory,faults,kill]
+    python bench/batch.py [--parts overhead,memory,faults,kill,scale]
 """
 
 from __future__ import annotations
@@ -29,8 +37,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
 import openai
-from _bare import bare_conversation
+from _bare import bare_conversation, floor_conversation
 
 from rolecall.batch import Batch, load_batch_spec
 from rolecall.models import OpenAIChatModel
@@ -44,7 +53,7 @@ def spec_text(assistants: int, users: int, tasks: int, samples: int, turns: int)
         f"assistant_roles: {[f'Assistant {n}' for n in range(assistants)]}\n"
         f"user_roles: {[f'User {n}' for n in range(users)]}\n"
         f"tasks: {[f'Task number {n}' for n in range(tasks)]}\n"
-        f"samples: {samples}\nmax_turns: {turns}\nseed: 1\nguards: {{enabled: false}}\n"
+        f"samples: {samples}\nmax_turns: {turns}\nseed: 1\n"
     )
 
 
@@ -95,6 +104,22 @@ async def bare(url: str, conversations: int, turns: int, concurrency: int) -> fl
     return elapsed
 
 
+async def floor(url: str, conversations: int, turns: int, concurrency: int) -> float:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    client = httpx.AsyncClient(base_url=f"{url}/", timeout=60, limits=limits)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one() -> None:
+        async with gate:
+            await floor_conversation(client, "Assistant 0", "User 0", "Task number 0", turns)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(conversations)))
+    elapsed = time.perf_counter() - started
+    await client.aclose()
+    return elapsed
+
+
 def check_output(out: Path, planned: int) -> str:
     reader = Reader()
     rows = list(reader.read([out / "conversations.jsonl"]))
@@ -120,17 +145,21 @@ async def in_process(spec_path: Path, out: Path, url: str, concurrency: int) -> 
 def part_overhead(work: Path, rounds: int = 3) -> None:
     spec = work / "overhead.yaml"
     spec.write_text(spec_text(4, 4, 4, 2, 10))  # 128 conversations
-    bare_runs, ours_runs = [], []
+    floor_runs, bare_runs, ours_runs = [], [], []
     with Server(0.1) as server:
-        for number in range(rounds):  # alternate, so machine noise falls on both
+        for number in range(rounds):  # alternate, so machine noise falls on all sides
+            floor_runs.append(asyncio.run(floor(server.url, 128, 10, 64)))
             bare_runs.append(asyncio.run(bare(server.url, 128, 10, 64)))
             ours_runs.append(asyncio.run(in_process(spec, work / f"overhead-{number}", server.url, 64)))
         cli, _ = timed_batch(spec, work / "overhead-cli", server.url, 64)
-    bare_seconds, ours = statistics.median(bare_runs), statistics.median(ours_runs)
+    floor_seconds, bare_seconds = statistics.median(floor_runs), statistics.median(bare_runs)
+    ours = statistics.median(ours_runs)
     print(f"[overhead] 128 conversations x 10 turns, concurrency 64, 100 ms per call, median of {rounds}")
-    print(
-        f"  bare openai: {bare_seconds:.2f} s   rolecall: {ours:.2f} s   ratio {ours / bare_seconds:.3f}x (target 1.15x)"  # noqa: E501
-    )
+    print(f"  floor (httpx post):                     {floor_seconds:.2f} s")
+    print(f"  bare openai (chat.completions.create):  {bare_seconds:.2f} s")
+    print(f"  rolecall (Batch.run, guards on):        {ours:.2f} s")
+    ratios = f"rolecall / floor {ours / floor_seconds:.3f}x (target 1.1x), rolecall / bare {ours / bare_seconds:.3f}x"
+    print(f"  ratio {ratios}")
     print(f"  the whole `rolecall batch` command, start-up and manifest included: {cli:.2f} s")
 
 
@@ -173,11 +202,69 @@ def part_kill(work: Path, rounds: int = 6) -> None:
     print(f"  {check_output(out, 128)}")
 
 
+def tree_rss_mb(root: int) -> float:
+    """The summed resident memory of ``root`` and all its descendants, in MB (from /proc)."""
+    parents: dict[int, int] = {}
+    sizes: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            parents[int(entry.name)] = int(fields[1])
+            sizes[int(entry.name)] = int(fields[21]) * resource.getpagesize()
+        except (OSError, IndexError, ValueError):
+            continue
+    family, grew = {root}, True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in family and pid not in family:
+                family.add(pid)
+                grew = True
+    return sum(sizes.get(pid, 0) for pid in family) / 2**20
+
+
+def watched_batch(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and the peak summed RSS (MB) of a batch command's process tree, sampled every 0.2 s."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    peak = 0.0
+    while process.poll() is None:
+        peak = max(peak, tree_rss_mb(process.pid))
+        time.sleep(0.2)
+    if process.returncode != 0:
+        raise RuntimeError(f"{command} exited {process.returncode}")
+    return time.perf_counter() - started, peak
+
+
+def part_scale(work: Path) -> None:
+    sizes = {1000: spec_text(10, 10, 10, 1, 2), 10000: spec_text(10, 10, 10, 10, 2)}
+    figures: dict[tuple[str, int], tuple[float, float]] = {}
+    with Server(0.0) as server:
+        for engine in ("local", "ray"):
+            for count, text in sizes.items():
+                spec = work / f"scale-{count}.yaml"
+                spec.write_text(text)
+                out = work / f"scale-{engine}-{count}"
+                command = [*batch_command(spec, out, server.url, 64), "--engine", engine]
+                figures[engine, count] = watched_batch(command)
+                print(f"  {engine:>5} {count:>6,} conversations: {figures[engine, count][0]:7.1f} s, "
+                      f"peak {figures[engine, count][1]:6.0f} MB   {check_output(out, count)}", flush=True)  # fmt: skip
+    print("[scale] 2 turns each, no latency, concurrency 64; growth from 1,000 to 10,000 conversations (10x):")
+    for engine in ("local", "ray"):
+        (small_s, small_mb), (large_s, large_mb) = figures[engine, 1000], figures[engine, 10000]
+        print(f"  {engine:>5}: time {large_s / small_s:.1f}x, peak memory {large_mb / small_mb:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="overhead,memory,faults,kill")
+    parser.add_argument("--parts", default="overhead,memory,faults,kill,scale")
     args = parser.parse_args()
-    parts = {"overhead": part_overhead, "memory": part_memory, "faults": part_faults, "kill": part_kill}
+    parts = {
+        "overhead": part_overhead, "memory": part_memory, "faults": part_faults, "kill": part_kill,
+        "scale": part_scale,
+    }  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="rolecall-batch-") as folder:
         for name in args.parts.split(","):
             parts[name](Path(folder))

@@ -103,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the embedded model's OpenAI-compatible server")
     serve.add_argument("--port", type=int, help="port on 127.0.0.1 (default: a free one)")
+    serve.add_argument(
+        "--prompt-cache", action=argparse.BooleanOptionalAction, default=True,
+        help="keep each prompt's evaluated state so alternating agents resume from their own (default: on)",
+    )  # fmt: skip
+    serve.add_argument("--threads", type=int, help="CPU threads (default: one per core)")
     return parser
 
 
@@ -441,7 +446,9 @@ def cmd_schema(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, console: Console) -> int:
-    server = LocalServer(port=args.port)
+    if args.threads is not None and not 1 <= args.threads <= 1024:
+        raise SpecError(f"--threads {args.threads}: give a number of threads from 1 to 1024")
+    server = LocalServer(port=args.port, prompt_cache=args.prompt_cache, threads=args.threads)
     server.start()
     try:
         console.print(f"serving SmolLM2-135M-Instruct at {server.base_url} (Ctrl-C to stop)")

@@ -18,8 +18,6 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
-
 from rolecall.agents.base import Agent
 from rolecall.critic import Critic
 from rolecall.errors import RunError, SpecError
@@ -61,12 +59,6 @@ def _calls_text(completion: Completion) -> str:
 class GuardStop(Exception):
     """A guard's verdict ended the conversation (after re-asks, or at once)."""
 
-    def __init__(self, verdict: Verdict) -> None:
-        super().__init__(verdict.detail)
-        self.verdict = verdict
-
-
-class _Rejected(Exception):
     def __init__(self, verdict: Verdict) -> None:
         super().__init__(verdict.detail)
         self.verdict = verdict
@@ -296,38 +288,33 @@ class Conversation:
                     text = f"{_REPEATED}; its result was: {earlier.content}"
                     result = self._record_result(agent, call, text, _REPEATED)
                     calls = self.settings.tool_settings.calls_per_turn
-                view.append(Said(agent.name, result.content, (), call.id, call.name, result.error is not None))
+                failed = result.error is not None
+                view.append(Said(agent.name, result.content, call_id=call.id, tool=call.name, failed=failed))
 
     async def _reply(
         self, agent: Agent, view: list[Said], *, side: Side, others: Sequence[str], offer: ToolOffer | None
     ) -> Message:
-        """One recorded message of ``agent`` (an answer, or tool calls), re-asked while a guard objects."""
+        """One recorded message of ``agent`` (an answer, or tool calls), re-asked while a guard objects.
+
+        A plain loop, not a retry library: it runs once per reply, and on the hot path of every turn.
+        """
         reminders: list[Said] = []
-        attempts = 0
-        completion: Completion | None = None
         narrowed: GenerationParams | None = None
-        try:
-            async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(self.settings.guards.max_reasks + 1),
-                retry=retry_if_exception_type(_Rejected),
-                reraise=True,
-            ):
-                with attempt:
-                    attempts += 1
-                    retry = agent.params.retry(attempts)
-                    if narrowed is not None:
-                        retry = narrowed if retry is None else retry.merged(narrowed)
-                    completion = await self._draft(agent, view + reminders, retry=retry, offer=offer)
-                    verdict = self._judge(agent, completion, side, others)
-                    if verdict is not None:
-                        reminders = [Said(NARRATOR, verdict.reminder)]
-                        narrowed = agent.reask_params(verdict.guard)
-                        raise _Rejected(verdict)
-        except _Rejected as rejected:
-            self._guard_event(rejected.verdict, "stop", agent)
-            raise GuardStop(rejected.verdict) from None
-        assert completion is not None
-        return self._record(agent, completion, side=side, reasks=attempts - 1)
+        allowed = self.settings.guards.max_reasks + 1
+        for attempt in range(1, allowed + 1):
+            retry = agent.params.retry(attempt)
+            if narrowed is not None:
+                retry = narrowed if retry is None else retry.merged(narrowed)
+            completion = await self._draft(agent, view + reminders, retry=retry, offer=offer)
+            verdict = self._judge(agent, completion, side, others)
+            if verdict is None:
+                return self._record(agent, completion, side=side, reasks=attempt - 1)
+            if attempt == allowed:
+                self._guard_event(verdict, "stop", agent)
+                raise GuardStop(verdict)
+            reminders = [Said(NARRATOR, verdict.reminder)]
+            narrowed = agent.reask_params(verdict.guard)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _judge(self, agent: Agent, completion: Completion, side: Side, others: Sequence[str]) -> Verdict | None:
         """Run the guards: ``None`` to accept, or raise to re-ask / stop.

@@ -33,8 +33,8 @@ def readme_commands() -> list[list[str]]:
 
 def test_the_readme_block_is_what_this_test_runs() -> None:
     commands = [command[1] for command in readme_commands()]
-    assert commands == ["run", "run", "run", "run", "show", "tasks", "run", "resume", "batch", "harvest", "stats",
-                        "schema", "serve"]  # fmt: skip
+    assert commands == ["run", "run", "run", "run", "run", "run", "show", "tasks", "run", "resume", "batch", "harvest",
+                        "stats", "schema", "serve"]  # fmt: skip
 
 
 def test_every_readme_command_runs_as_written_and_holds_a_dialogue(
@@ -62,6 +62,12 @@ def test_every_readme_command_runs_as_written_and_holds_a_dialogue(
             least = 3 if transcript.agents[0].kind == "member" else 2 * min(turns, 2)
             assert len(transcript.messages) >= least, f"{shlex.join(command)}: {ending} after a short dialogue"
             assert transcript.status == "ok"
+            if "tools" in command[2]:  # the tool examples: tools offered by JSON Schema, every call answered
+                executor = transcript.agent("Accountant")
+                assert executor.tools and executor.tool_prompt and executor.tool_prompt["route"] == "json"
+                called = [call.id for message in transcript.messages for call in message.tool_calls or ()]
+                answered = [message.tool_call_id for message in transcript.messages if message.role == "tool"]
+                assert called == answered
     conversations = list(read(tmp_path / "data" / "conversations.jsonl"))
     assert len(conversations) == 2
     assert all(len(transcript.messages) >= 4 for transcript in conversations)

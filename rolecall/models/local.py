@@ -74,6 +74,8 @@ class LocalServer:
 
     #: The context window the server is started with.
     DEFAULT_N_CTX = 2048
+    #: Bytes of saved prompt states the server keeps (LRU): a few dozen conversations' worth.
+    CACHE_BYTES = 1 << 30
 
     def __init__(
         self,
@@ -82,11 +84,21 @@ class LocalServer:
         host: str = "127.0.0.1",
         n_ctx: int = DEFAULT_N_CTX,
         startup_timeout: float = 120.0,
+        prompt_cache: bool = True,
+        threads: int | None = None,
+        batch_tokens: int = 512,
     ) -> None:
+        """``prompt_cache`` keeps the evaluated state of each prompt (llama-cpp-python's RAM cache, found by
+        longest matching prefix), so agents that alternate each resume from their own last state instead of
+        re-reading their whole view; ``threads`` defaults to one per core; ``batch_tokens`` is the prompt
+        evaluation batch (see bench/embedded.py for how these were chosen)."""
         self.host = host
         self.port = port or free_port()
         self.n_ctx = n_ctx
         self.startup_timeout = startup_timeout
+        self.prompt_cache = prompt_cache
+        self.threads = threads or max(1, os.cpu_count() or 1)
+        self.batch_tokens = batch_tokens
         self._process: subprocess.Popen[bytes] | None = None
         self._log_file: tempfile._TemporaryFileWrapper[bytes] | None = None
 
@@ -105,7 +117,12 @@ class LocalServer:
             "--host", self.host,
             "--port", str(self.port),
             "--n_ctx", str(self.n_ctx),
-            "--n_threads", str(max(1, os.cpu_count() or 1)),
+            "--n_threads", str(self.threads),
+            "--n_threads_batch", str(self.threads),
+            "--n_batch", str(self.batch_tokens),
+            "--cache", str(self.prompt_cache),
+            "--cache_type", "ram",
+            "--cache_size", str(self.CACHE_BYTES),
         ]  # fmt: skip
 
     def start(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -153,23 +154,24 @@ class OpenAIChatModel(ChatModel):
         if settings.json_schema is not None:
             request["response_format"] = self._response_format(settings.json_schema)
         client = self._client_for_this_loop()
-        attempts = 0
-        started = time.perf_counter()
+        attempts = 1
         try:
-            async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(self.max_attempts),
-                wait=_wait,
-                retry=retry_if_exception(_is_transient),
-                reraise=True,
-            ):
-                with attempt:
-                    attempts += 1
-                    started = time.perf_counter()
-                    # The SDK's generic `post`: the body is plain JSON already, so this skips the
-                    # typed-params transform, which costs about a millisecond per call at scale.
-                    response = await client.post("/chat/completions", body=request, cast_to=ChatCompletion)
-                    if not response.choices:
-                        raise ValueError("the response has no choices")
+            try:  # the first try goes straight out: retry machinery costs time on every call
+                response, started = await self._post(client, request)
+            except Exception as first:
+                if self.max_attempts == 1 or not _is_transient(first):
+                    raise
+                asked = _retry_after(first)
+                await asyncio.sleep(min(asked, 60.0) if asked is not None else 0.5 + random.random() / 2)
+                async for attempt in AsyncRetrying(
+                    stop=stop_after_attempt(self.max_attempts - 1),
+                    wait=_wait,
+                    retry=retry_if_exception(_is_transient),
+                    reraise=True,
+                ):
+                    with attempt:
+                        attempts += 1
+                        response, started = await self._post(client, request)
         except openai.APIStatusError as exc:
             raise self._explain(exc, attempts) from None
         except (openai.APIConnectionError, openai.APIResponseValidationError, ValueError) as exc:
@@ -194,6 +196,16 @@ class OpenAIChatModel(ChatModel):
             response_id=response.id,
             retries=attempts - 1,
         )
+
+    @staticmethod
+    async def _post(client: openai.AsyncOpenAI, request: dict[str, Any]) -> tuple[ChatCompletion, float]:
+        """One call, and when it started. The SDK's generic ``post``: the body is plain JSON already,
+        so this skips the typed-params transform, which costs about a millisecond per call at scale."""
+        started = time.perf_counter()
+        response = await client.post("/chat/completions", body=request, cast_to=ChatCompletion)
+        if not response.choices:
+            raise ValueError("the response has no choices")
+        return response, started
 
     def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
         if self.schema_style == "json_object":
