@@ -2,8 +2,10 @@
 and conversations per minute with and without the prompt cache, on the same batch spec and seeds.
 
 Each side starts its own llama.cpp server (``LocalServer``, the code path ``rolecall run`` and
-``rolecall serve`` use) and runs ``rolecall batch`` against it (``--model SmolLM2-135M-Instruct``,
-so the embedded defaults apply: JSON turns and a plan of steps). Reported per side:
+``rolecall serve`` use): "before" as rolecall started it until now (no prompt cache, llama.cpp's
+default prompt batch of 512), "after" with today's defaults; each runs ``rolecall batch`` against it
+(``--model SmolLM2-135M-Instruct``, so the embedded defaults apply: JSON turns and a plan of steps).
+Reported per side:
 
 * prompt tokens per second: a fresh 1,500-token prompt answered with one token;
 * completion tokens per second: 128 tokens after a short prompt, minus that prompt's time;
@@ -95,7 +97,7 @@ def side(label: str, spec: Path, conversations: int, **server: Any) -> dict[str,
 def sweep() -> None:
     """Prompt and completion rates for thread counts and prompt batch sizes (the cache plays no part)."""
     print("threads  batch   prompt tok/s   completion tok/s")
-    for threads, batch in ((1, 512), (2, 512), (2, 128), (2, 2048)):
+    for threads, batch in ((1, 512), (2, 512), (2, 2048), (2, 128), (2, 64)):
         with LocalServer(threads=threads, batch_tokens=batch, prompt_cache=False) as local:
             prompt_rate, completion_rate = token_rates(local.base_url)
         print(f"{threads:>7}  {batch:>5}   {prompt_rate:>12.0f}   {completion_rate:>16.1f}", flush=True)
@@ -112,8 +114,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         spec = Path(scratch) / "batch.yaml"
         spec.write_text(spec_text(options.conversations, options.turns))
-        before = side("no prompt cache (before)", spec, options.conversations, prompt_cache=False)
-        after = side("prompt cache (LocalServer default)", spec, options.conversations, prompt_cache=True)
+        before = side("before: no cache, batch 512", spec, options.conversations, prompt_cache=False, batch_tokens=512)
+        after = side("after: LocalServer defaults", spec, options.conversations)
     print(f"\n{options.conversations} seeded conversations x {options.turns} turns, embedded SmolLM2-135M, 2 cores")
     print("side                                 prompt tok/s  completion tok/s  conv/min c=1  conv/min c=2")
     for figures in (before, after):

@@ -139,7 +139,10 @@ def _add_data_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     batch = commands.add_parser("batch", help="hold many role-plays from one spec, resumably")
     batch.add_argument("spec", help="a batch spec (YAML)")
     batch.add_argument("--out", type=Path, required=True, help="folder for conversations, failures and manifest")
-    batch.add_argument("--concurrency", type=int, default=8, help="conversations in flight at once")
+    batch.add_argument(
+        "--concurrency", type=int,
+        help="conversations in flight at once (default 8; 1 on the embedded model, which answers one call at a time)",
+    )  # fmt: skip
     batch.add_argument("--cache", type=Path, help="SQLite response cache: replays seen requests offline")
     batch.add_argument("--engine", choices=("local", "ray"), default="local")
     batch.add_argument("--ray-address", help="an existing Ray cluster (default: start a local one)")
@@ -403,9 +406,13 @@ def cmd_stats(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+#: Conversations a batch holds at once against an endpoint (the embedded model: one).
+DEFAULT_CONCURRENCY = 8
+
+
 def cmd_batch(args: argparse.Namespace, console: Console) -> int:
     spec = load_batch_spec(args.spec)
-    if args.concurrency < 1:
+    if args.concurrency is not None and args.concurrency < 1:
         raise SpecError("--concurrency must be at least 1")
     store.ensure_writable(args.out, "batch")
     template = spec.template()
@@ -417,17 +424,18 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
         from rolecall.batch.ray_engine import run_on_ray
 
         progress = run_on_ray(
-            spec, args.out, endpoint, concurrency=args.concurrency, cache=args.cache, address=args.ray_address,
-            spec_text=spec_text,
+            spec, args.out, endpoint, concurrency=args.concurrency or DEFAULT_CONCURRENCY, cache=args.cache,
+            address=args.ray_address, spec_text=spec_text,
         )  # fmt: skip
         console.print(summary(progress))
         return EXIT_OK if progress.failed == 0 and progress.stopped is None else EXIT_FAILED
     with open_model(endpoint) as model:
         wrapped = limited(model, spec, cache=args.cache)
+        # The embedded server answers one call at a time: more in flight only interleaves the agents'
+        # saved prompt states (bench/embedded.py measures it).
+        concurrency = args.concurrency or (1 if model.embedded else DEFAULT_CONCURRENCY)
         with batch_progress(console, quiet=args.quiet) as on_change:
-            runner = Batch(
-                spec, args.out, wrapped, concurrency=args.concurrency, on_change=on_change, spec_text=spec_text
-            )
+            runner = Batch(spec, args.out, wrapped, concurrency=concurrency, on_change=on_change, spec_text=spec_text)
             progress = asyncio.run(_run_batch(runner, wrapped))
     console.print(summary(progress))
     return EXIT_OK if progress.failed == 0 and progress.stopped is None else EXIT_FAILED

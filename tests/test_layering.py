@@ -76,6 +76,8 @@ def test_dependencies_point_down_the_layers() -> None:
     assert not depends("rolecall.models", "rolecall.transcripts")
     assert not depends("rolecall.settings", "rolecall.agents")
     assert not depends("rolecall.conversation", "rolecall.batch")
+    assert not depends("rolecall.tools", "rolecall.conversation")  # tools know nothing of who calls them
+    assert not depends("rolecall.transcripts", "rolecall.tools")  # datasets read recorded calls, never run them
     assert not depends("rolecall.batch", "rolecall.cli")
     assert [name for name in MODULES if "openai" in {target for target, _ in imports(MODULES[name])}] == []
     assert [

@@ -49,8 +49,22 @@ def test_429_honours_retry_after_and_counts_the_retry() -> None:
         FakeResponse(drop=True),
         FakeResponse(raw=b"{this is not json"),
         FakeResponse(raw=b'{"id": "x", "object": "chat.completion", "choices": []}'),
+        FakeResponse(raw=b"[1, 2, 3]"),
+        FakeResponse(raw=b'{"choices": [{"message": {"content": 42}}]}'),
+        FakeResponse(raw=b'{"choices": [{"message": {"content": "x", "tool_calls": [7]}}]}'),
+        FakeResponse(raw=b'{"choices": [{"message": {"content": "x"}}], "usage": {"prompt_tokens": "many"}}'),
     ],
-    ids=["500", "503", "dropped-connection", "malformed-body", "no-choices"],
+    ids=[
+        "500",
+        "503",
+        "dropped-connection",
+        "malformed-body",
+        "no-choices",
+        "a-list",
+        "content-not-text",
+        "call-not-an-object",
+        "usage-not-a-number",
+    ],
 )
 def test_transient_failures_are_retried(fault: FakeResponse) -> None:
     with FakeOpenAIServer(lambda request: "recovered", faults=[fault, fault]) as server:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import openai
-from openai.types.chat import ChatCompletion
+from pydantic import ValidationError
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -157,7 +157,7 @@ class OpenAIChatModel(ChatModel):
         attempts = 1
         try:
             try:  # the first try goes straight out: retry machinery costs time on every call
-                response, started = await self._post(client, request)
+                completion, started = await self._post(client, request)
             except Exception as first:
                 if self.max_attempts == 1 or not _is_transient(first):
                     raise
@@ -171,7 +171,7 @@ class OpenAIChatModel(ChatModel):
                 ):
                     with attempt:
                         attempts += 1
-                        response, started = await self._post(client, request)
+                        completion, started = await self._post(client, request)
         except openai.APIStatusError as exc:
             raise self._explain(exc, attempts) from None
         except (openai.APIConnectionError, openai.APIResponseValidationError, ValueError) as exc:
@@ -180,32 +180,23 @@ class OpenAIChatModel(ChatModel):
                 f"({type(exc).__name__}: {exc}); check that the server is up, "
                 "or point --base-url / OPENAI_BASE_URL elsewhere"
             ) from None
-        latency_ms = (time.perf_counter() - started) * 1000
-        choice = response.choices[0]
-        usage = response.usage
-        return Completion(
-            text=choice.message.content or "",
-            tool_calls=[_tool_call(call) for call in choice.message.tool_calls or ()],
-            usage=Usage(
-                prompt_tokens=usage.prompt_tokens if usage else 0,
-                completion_tokens=usage.completion_tokens if usage else 0,
-            ),
-            finish_reason=choice.finish_reason,
-            latency_ms=round(latency_ms, 3),
-            model=response.model or self.name,
-            response_id=response.id,
-            retries=attempts - 1,
+        latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        return completion.model_copy(
+            update={"latency_ms": latency_ms, "retries": attempts - 1, "model": completion.model or self.name}
         )
 
     @staticmethod
-    async def _post(client: openai.AsyncOpenAI, request: dict[str, Any]) -> tuple[ChatCompletion, float]:
-        """One call, and when it started. The SDK's generic ``post``: the body is plain JSON already,
-        so this skips the typed-params transform, which costs about a millisecond per call at scale."""
+    async def _post(client: openai.AsyncOpenAI, request: dict[str, Any]) -> tuple[Completion, float]:
+        """One call, and when it started.
+
+        Through the SDK's generic ``post`` (its HTTP client, status errors and timeouts): the body is
+        plain JSON already, which skips the typed-params transform, and the reply is read as plain
+        JSON into a :class:`Completion`, which skips building the SDK's response objects. A reply
+        that is not a chat completion is a ``ValueError``, retried like a garbled body.
+        """
         started = time.perf_counter()
-        response = await client.post("/chat/completions", body=request, cast_to=ChatCompletion)
-        if not response.choices:
-            raise ValueError("the response has no choices")
-        return response, started
+        data = await client.post("/chat/completions", body=request, cast_to=dict)
+        return _completion(data), started
 
     def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
         if self.schema_style == "json_object":
@@ -246,17 +237,41 @@ class OpenAIChatModel(ChatModel):
         return asyncio.run(complete_and_close())
 
 
-def _tool_call(call: Any) -> ToolCall:
-    """A call as the SDK parsed it; arguments that are not a JSON object stay text (the guard reports them)."""
-    function = getattr(call, "function", None)
-    raw = getattr(function, "arguments", None) or "{}"
+def _completion(data: Any) -> Completion:
+    """A chat completion's JSON as a :class:`Completion` (latency and retries are the caller's to add)."""
     try:
-        arguments: dict[str, Any] | str = json.loads(raw)
+        choice = data["choices"][0]
+        message = choice["message"]
+        text = message.get("content") or ""
+        usage = data.get("usage") or {}
+        if not isinstance(text, str):
+            raise TypeError(f"content is {type(text).__name__}")
+        return Completion(
+            text=text,
+            tool_calls=[_tool_call(call) for call in message.get("tool_calls") or ()],
+            usage=Usage(
+                prompt_tokens=int(usage.get("prompt_tokens") or 0),
+                completion_tokens=int(usage.get("completion_tokens") or 0),
+            ),
+            finish_reason=choice.get("finish_reason"),
+            model=data.get("model"),
+            response_id=data.get("id"),
+        )
+    except (KeyError, IndexError, TypeError, AttributeError, ValidationError) as exc:
+        raise ValueError(f"the reply is not a chat completion ({type(exc).__name__}: {exc})") from None
+
+
+def _tool_call(call: Any) -> ToolCall:
+    """One call of a reply; arguments that are not a JSON object stay text (the guard reports them)."""
+    function = call.get("function") or {}
+    raw = function.get("arguments") or "{}"
+    try:
+        arguments: dict[str, Any] | str = json.loads(raw) if isinstance(raw, str) else raw
     except ValueError:
         arguments = raw
     if not isinstance(arguments, dict):
-        arguments = raw
-    return ToolCall(id=call.id or "", name=getattr(function, "name", None) or "", arguments=arguments)
+        arguments = str(raw)
+    return ToolCall(id=str(call.get("id") or ""), name=str(function.get("name") or ""), arguments=arguments)
 
 
 def _short(exc: openai.APIStatusError) -> str:
