@@ -3,7 +3,7 @@
 Same system prompts (rolecall's), same kickoff, same alternating views, no framework, on
 two code paths: ``bare_conversation`` calls ``client.chat.completions.create`` as people
 write it with the ``openai`` SDK; ``floor_conversation`` posts the same JSON with plain
-``httpx`` and reads the reply with ``response.json()`` (no SDK objects): the floor.
+``httpx2`` and reads the reply with ``response.json()`` (no SDK objects): the floor.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import httpx
+import httpx2
 import openai
 
 from rolecall.agents import Executor, Instructor
@@ -28,7 +28,7 @@ async def bare_conversation(client: openai.AsyncOpenAI, assistant: str, user: st
     await _converse(ask, assistant, user, task, turns)
 
 
-async def floor_conversation(client: httpx.AsyncClient, assistant: str, user: str, task: str, turns: int) -> None:
+async def floor_conversation(client: httpx2.AsyncClient, assistant: str, user: str, task: str, turns: int) -> None:
     """Hold one role-play of ``turns`` turns by posting JSON with ``httpx`` (``client`` has the base URL)."""
 
     async def ask(messages: list[dict[str, str]]) -> str:

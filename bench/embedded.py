@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 
 from rolecall.models.local import LOCAL_MODEL_NAME, LocalServer
 
@@ -45,7 +45,7 @@ def spec_text(conversations: int, turns: int) -> str:
 def post(url: str, messages: list[dict[str, str]], max_tokens: int, seed: int) -> tuple[dict[str, Any], float]:
     started = time.perf_counter()
     body = {"model": LOCAL_MODEL_NAME, "messages": messages, "max_tokens": max_tokens, "seed": seed, "temperature": 1}
-    response = httpx.post(f"{url}/chat/completions", json=body, timeout=600)
+    response = httpx2.post(f"{url}/chat/completions", json=body, timeout=600)
     response.raise_for_status()
     return response.json(), time.perf_counter() - started
 

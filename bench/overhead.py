@@ -4,7 +4,8 @@ Three sides hold CAMEL-style role-plays (same system prompts, kickoff, alternati
 10 turns, no done token) against a zero-latency scripted server running in its own
 process, each named by its code path:
 
-* floor: ``httpx.AsyncClient.post`` of the JSON body, ``response.json()`` (no SDK objects);
+* floor: ``httpx2.AsyncClient.post`` of the JSON body, ``response.json()`` (no SDK objects;
+  httpx2 is the httpx fork the openai SDK ships, so the floor and the SDK share a transport);
 * bare openai: ``AsyncOpenAI.chat.completions.create`` as people write it;
 * rolecall: ``RolePlay(...).arun()`` with its defaults (guards on), through
   ``OpenAIChatModel`` (the SDK's generic ``post`` with ``ChatCompletion`` as the type);
@@ -33,7 +34,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import httpx
+import httpx2
 import openai
 from _bare import bare_conversation, floor_conversation
 
@@ -66,7 +67,7 @@ async def with_bare_client(base_url: str, conversations: int, turns: int) -> flo
 
 
 async def with_floor(base_url: str, conversations: int, turns: int) -> float:
-    client = httpx.AsyncClient(base_url=f"{base_url}/", timeout=60)
+    client = httpx2.AsyncClient(base_url=f"{base_url}/", timeout=60)
     started = time.perf_counter()
     for _ in range(conversations):
         await floor_conversation(client, ASSISTANT, USER, TASK, turns)
