@@ -7,9 +7,11 @@ runs: CPU seconds, address space, file size, no core dumps, no new processes whe
 allows. The call has a wall-clock limit and an output limit; over either, the whole process
 group is killed. The value of a last bare expression is printed, as in a notebook.
 
-What it does not protect against: reading files the user running rolecall may read, and
-the network. Run rolecall in a container or as an unprivileged user when the snippets come
-from a model you do not trust with those.
+What it does not protect against: reading files the user running rolecall may read, the
+network, and (as root, where the process limit is not enforced) a child the snippet detaches
+into a session of its own, which outlives the group kill with the same CPU and memory limits.
+Run rolecall in a container or as an unprivileged user when the snippets come from a model
+you do not trust with those.
 """
 
 from __future__ import annotations
