@@ -568,3 +568,27 @@ def test_a_json_route_conversation_exports_the_system_prompt_of_native_calls(tmp
     system = row["messages"][0]["content"]
     assert '{"tool"' not in system and system.endswith(info.tool_prompt["native"])
     assert row["messages"][2]["tool_calls"][0]["function"]["name"] == "calculator"
+
+
+def test_hostile_python_snippets_end_as_recorded_errors_and_the_conversation_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-must-not-leak-0123456789abcdef")
+    snippets = [
+        "import os\nprint(os.environ.get('OPENAI_API_KEY'))",
+        "x = bytearray(10**10)",
+        "while True:\n    pass",
+        "print('y' * 10**7)",
+    ]
+    started = time.monotonic()
+    transcript = roleplay(
+        [*(call("python", code=code) for code in snippets), ANSWER], tools=["python"],
+        tool_settings={"timeout": 5, "output_chars": 2000, "python": {"cpu_seconds": 1, "memory_mb": 128}},
+    ).run()  # fmt: skip
+    assert time.monotonic() - started < 20
+    results = tool_messages(transcript)
+    assert len(results) == 4 and results[0].content == "None\n" and results[0].error is None
+    errors = [result.error or "" for result in results[1:]]
+    assert "memory limit" in errors[0] and "CPU time limit" in errors[1] and "printed more than" in errors[2]
+    assert transcript.termination and transcript.termination.reason == "task_done"
+    assert "sk-must-not-leak" not in transcript.to_json()
