@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx2
@@ -91,35 +92,40 @@ def timed_batch(spec: Path, out: Path, url: str, concurrency: int) -> tuple[floa
     return time.perf_counter() - started, max(peak, before) / 1024
 
 
-async def bare(url: str, conversations: int, turns: int, concurrency: int) -> float:
-    client = openai.AsyncOpenAI(base_url=url, api_key="none", max_retries=0)
+#: The roles and task of the baselines' conversations (those of the batch spec's first job).
+ROLE_PLAY = ("Assistant 0", "User 0", "Task number 0")
+
+
+async def in_flight(converse: Callable[[], Awaitable[None]], conversations: int, concurrency: int) -> float:
+    """Wall seconds of ``conversations`` calls of ``converse``, at most ``concurrency`` at once."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one() -> None:
         async with gate:
-            await bare_conversation(client, "Assistant 0", "User 0", "Task number 0", turns)
+            await converse()
 
     started = time.perf_counter()
     await asyncio.gather(*(one() for _ in range(conversations)))
-    elapsed = time.perf_counter() - started
-    await client.close()
-    return elapsed
+    return time.perf_counter() - started
+
+
+async def bare(url: str, conversations: int, turns: int, concurrency: int) -> float:
+    client = openai.AsyncOpenAI(base_url=url, api_key="none", max_retries=0)
+    try:
+        converse = lambda: bare_conversation(client, *ROLE_PLAY, turns)  # noqa: E731
+        return await in_flight(converse, conversations, concurrency)
+    finally:
+        await client.close()
 
 
 async def floor(url: str, conversations: int, turns: int, concurrency: int) -> float:
     limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     client = httpx2.AsyncClient(base_url=f"{url}/", timeout=60, limits=limits)
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one() -> None:
-        async with gate:
-            await floor_conversation(client, "Assistant 0", "User 0", "Task number 0", turns)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(one() for _ in range(conversations)))
-    elapsed = time.perf_counter() - started
-    await client.aclose()
-    return elapsed
+    try:
+        converse = lambda: floor_conversation(client, *ROLE_PLAY, turns)  # noqa: E731
+        return await in_flight(converse, conversations, concurrency)
+    finally:
+        await client.aclose()
 
 
 def check_output(out: Path, planned: int) -> str:
