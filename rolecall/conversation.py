@@ -27,7 +27,7 @@ from rolecall.models.base import ChatModel, Completion, GenerationParams, ToolCa
 from rolecall.models.meter import Meter
 from rolecall.settings import Settings, Spent
 from rolecall.tasks.graph import Subtask, TaskGraph
-from rolecall.tools.protocol import ToolOffer, route_for, system_note
+from rolecall.tools.protocol import ToolOffer, route_for
 from rolecall.tools.toolbox import Toolkit, ToolSource
 from rolecall.transcripts.perspective import NARRATOR, Said
 from rolecall.transcripts.record import (
@@ -98,7 +98,6 @@ class Conversation:
         self._actions = {guard.name: action_of(self.settings.guards, type(guard)) for guard in self.guards}
         self.toolkit = Toolkit(tools or {}, self.settings.tool_settings)
         self._offers: dict[str, ToolOffer] = {}
-        self._tool_notes: dict[str, dict[str, str]] = {}
         self.critic = self._make_critic()
         self.meter = Meter(self.settings.price_table())
         self.turn = 0
@@ -236,28 +235,17 @@ class Conversation:
     def _equip(self, agent: Agent) -> None:
         """Give ``agent`` its tools (when it has any): the offer for its drafts and the note in its system prompt."""
         toolbox = self.toolkit.toolbox(agent.name)
-        if not toolbox:
-            return
-        route = route_for(agent.model, self.settings.tool_settings.protocol)
-        offer = ToolOffer(tuple(toolbox.specs()), route)
-        self._offers[agent.name] = offer
-        note = system_note(list(offer.specs), route)
-        agent.system_prompt = agent.system_prompt + note
-        # Datasets write calls natively: the record keeps the note to swap for the native one.
-        self._tool_notes[agent.name] = {
-            "route": route,
-            "note": note,
-            "native": system_note(list(offer.specs), "native"),
-        }
+        if toolbox:
+            offer = ToolOffer(tuple(toolbox.specs()), route_for(agent.model, self.settings.tool_settings.protocol))
+            self._offers[agent.name] = offer
+            agent.system_prompt = agent.system_prompt + offer.note
 
     def _describe(self, agent: Agent) -> AgentInfo:
-        """``agent`` as the transcript records it, with the tools it was offered."""
-        toolbox = self.toolkit.toolbox(agent.name)
+        """``agent`` as the transcript records it, with the tools it was offered (datasets write calls
+        natively: the record keeps the note it was shown and the native one, to swap them)."""
+        toolbox, offer = self.toolkit.toolbox(agent.name), self._offers.get(agent.name)
         tools = [ToolInfo(**tool.info()) for tool in toolbox.tools.values()] if toolbox else []
-        info = AgentInfo(**agent.describe(), tools=tools)
-        if agent.name in self._tool_notes:
-            info.tool_prompt = self._tool_notes[agent.name]
-        return info
+        return AgentInfo(**agent.describe(), tools=tools, tool_prompt=offer.prompt_record() if offer else None)
 
     # -- one agent speaking ---------------------------------------------------------------
 
@@ -327,12 +315,7 @@ class Conversation:
         if not guards:
             return None
         history = [(message.speaker, message.content) for message in self.messages[-24:] if message.is_dialogue]
-        toolbox = self.toolkit.toolbox(agent.name)
-        problems = tuple(
-            problem
-            for call in completion.tool_calls
-            if (problem := toolbox.check(call) if toolbox else f"{agent.name} has no tools") is not None
-        )
+        problems = self._call_problems(agent, completion.tool_calls) if calling else ()
         turn = Turn(
             completion.text, agent.name, side, self.done_token, history[-12:], others,
             calls=tuple(completion.tool_calls), problems=problems,
@@ -350,6 +333,13 @@ class Conversation:
             raise GuardStop(verdict)
         self._guard_event(verdict, "reask", agent, rejected=rejected)
         return verdict
+
+    def _call_problems(self, agent: Agent, calls: Sequence[ToolCall]) -> tuple[str, ...]:
+        """What is wrong with each of ``agent``'s calls that cannot run (an unknown tool, arguments that do not fit)."""
+        toolbox = self.toolkit.toolbox(agent.name)
+        if toolbox is None:
+            return (f"{agent.name} has no tools",)
+        return tuple(problem for call in calls if (problem := toolbox.check(call)) is not None)
 
     def _guard_event(self, verdict: Verdict, action: str, agent: Agent, rejected: str | None = None) -> None:
         fields: dict[str, Any] = {"guard": verdict.guard, "action": action, "speaker": agent.name}

@@ -185,15 +185,14 @@ class Agent:
         receives the merged set explicitly, with the ``tools`` offered (if any) in it. A reply
         that calls tools comes back with its ``tool_calls`` and is not post-processed.
         """
-        turn_params = self.params.merged(params)
-        if tools is not None:
-            turn_params = tools.params(turn_params)
+        own_params = self.params.merged(params)
+        turn_params = tools.params(own_params) if tools is not None else own_params
         messages = self.view(conversation, params=turn_params, tools=tools)
         completion = await self.respond(messages, turn_params)
         if completion.usage.prompt_tokens:
             self.estimator.observe(messages, completion.usage.prompt_tokens)
         if tools is not None:
-            completion = tools.read(completion, self.params.merged(params))
+            completion = tools.read(completion, own_params)
         if completion.tool_calls:
             return completion
         return completion.model_copy(update={"text": self.postprocess(completion.text)})

@@ -47,8 +47,13 @@ class ToolOffer:
     may_call: bool = True
 
     @property
-    def names(self) -> list[str]:
-        return [spec["function"]["name"] for spec in self.specs]
+    def note(self) -> str:
+        """What the agent's system prompt adds for these tools on this route."""
+        return system_note(list(self.specs), self.route)
+
+    def prompt_record(self) -> dict[str, str]:
+        """The note as a transcript keeps it, with the native one a dataset that writes calls natively uses."""
+        return {"route": self.route, "note": self.note, "native": system_note(list(self.specs), "native")}
 
     def params(self, params: GenerationParams) -> GenerationParams:
         """``params`` with the tools offered: as ``tools`` (native) or as a JSON Schema of answer-or-call (json)."""
