@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import httpx2
@@ -39,41 +39,47 @@ import openai
 from _bare import bare_conversation, floor_conversation
 
 from rolecall import OpenAIChatModel, RolePlay
-from rolecall.models.base import ChatMessage, Completion, Usage
+from rolecall.models.base import ChatMessage, ChatModel, Completion, Usage
 from rolecall.testing import FunctionModel
 
 TASK, ASSISTANT, USER = "Develop a trading bot for the stock market", "Python Programmer", "Stock Trader"
 
 
-async def with_rolecall(base_url: str, conversations: int, turns: int) -> float:
-    model = OpenAIChatModel("bench", base_url=base_url, max_attempts=1)
+async def one_after_another(converse: Callable[[], Awaitable[None]], conversations: int) -> float:
+    """Wall seconds of ``conversations`` calls of ``converse``, one after another."""
     started = time.perf_counter()
     for _ in range(conversations):
-        transcript = await RolePlay(TASK, assistant_role=ASSISTANT, user_role=USER, model=model, max_turns=turns).arun()
-        assert len(transcript.messages) == 2 * turns, transcript.termination
-    elapsed = time.perf_counter() - started
-    await model.aclose()
-    return elapsed
+        await converse()
+    return time.perf_counter() - started
+
+
+async def roleplay(model: ChatModel, turns: int) -> None:
+    transcript = await RolePlay(TASK, assistant_role=ASSISTANT, user_role=USER, model=model, max_turns=turns).arun()
+    assert len(transcript.messages) == 2 * turns, transcript.termination
+
+
+async def with_rolecall(base_url: str, conversations: int, turns: int) -> float:
+    model = OpenAIChatModel("bench", base_url=base_url, max_attempts=1)
+    try:
+        return await one_after_another(lambda: roleplay(model, turns), conversations)
+    finally:
+        await model.aclose()
 
 
 async def with_bare_client(base_url: str, conversations: int, turns: int) -> float:
     client = openai.AsyncOpenAI(base_url=base_url, api_key="none", max_retries=0)
-    started = time.perf_counter()
-    for _ in range(conversations):
-        await bare_conversation(client, ASSISTANT, USER, TASK, turns)
-    elapsed = time.perf_counter() - started
-    await client.close()
-    return elapsed
+    try:
+        return await one_after_another(lambda: bare_conversation(client, ASSISTANT, USER, TASK, turns), conversations)
+    finally:
+        await client.close()
 
 
 async def with_floor(base_url: str, conversations: int, turns: int) -> float:
     client = httpx2.AsyncClient(base_url=f"{base_url}/", timeout=60)
-    started = time.perf_counter()
-    for _ in range(conversations):
-        await floor_conversation(client, ASSISTANT, USER, TASK, turns)
-    elapsed = time.perf_counter() - started
-    await client.aclose()
-    return elapsed
+    try:
+        return await one_after_another(lambda: floor_conversation(client, ASSISTANT, USER, TASK, turns), conversations)
+    finally:
+        await client.aclose()
 
 
 def scripted_reply(messages: Sequence[ChatMessage]) -> Completion:
@@ -89,11 +95,7 @@ def scripted_reply(messages: Sequence[ChatMessage]) -> Completion:
 async def with_rolecall_alone(conversations: int, turns: int) -> float:
     """rolecall's own work per turn: the same role-plays answered by a function (no HTTP, no SDK)."""
     model = FunctionModel(scripted_reply, name="bench")
-    started = time.perf_counter()
-    for _ in range(conversations):
-        transcript = await RolePlay(TASK, assistant_role=ASSISTANT, user_role=USER, model=model, max_turns=turns).arun()
-        assert len(transcript.messages) == 2 * turns, transcript.termination
-    return time.perf_counter() - started
+    return await one_after_another(lambda: roleplay(model, turns), conversations)
 
 
 CAMEL_PYTHON = Path(__file__).parent.parent / ".venv-camel" / "bin" / "python"
