@@ -180,10 +180,9 @@ def _write(
     for row in rows:
         sinks.write(split, row | {"split": split} if options.format == "parquet" else row)
         report.rows[split] += 1
-    for message in transcript.messages:
-        if message.role == "tool":
-            report.tool_calls[message.name or "?"] += 1
-            report.tool_errors += message.error is not None
+    for result in transcript.tool_results:
+        report.tool_calls[result.name or "?"] += 1
+        report.tool_errors += result.error is not None
 
 
 def _select(

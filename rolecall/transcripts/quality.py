@@ -44,8 +44,7 @@ class QualityFloor:
                 return f"guard:{extra.get('guard')}"
             if self.tools_ok and event.kind == "guard" and extra.get("guard") == "bad_tool_call":
                 return "tool_call_invalid"
-        failed_call = any(message.role == "tool" and message.error is not None for message in transcript.messages)
-        if self.tools_ok and failed_call:
+        if self.tools_ok and any(result.error is not None for result in transcript.tool_results):
             return "tool_error"
         done_token = transcript.done_token or "<TASK_DONE>"
         for message in transcript.spoken:

@@ -195,6 +195,11 @@ class Transcript(_Record):
         """The messages that are dialogue: no tool results, no message that only calls tools."""
         return [message for message in self.messages if message.is_dialogue]
 
+    @property
+    def tool_results(self) -> list[Message]:
+        """The results of the tool calls, in order (``error`` set on those that failed)."""
+        return [message for message in self.messages if message.role == "tool"]
+
     def agent(self, name: str) -> AgentInfo:
         """The agent called ``name``; ``KeyError`` if there is none."""
         for info in self.agents:

@@ -58,15 +58,13 @@ class CorpusStats:
             extra = event.model_extra or {}
             if event.kind == "guard":
                 self.guards[f"{extra.get('guard')}:{extra.get('action')}"] += 1
-        calling: set[tuple[int, str]] = set()
-        for message in transcript.messages:
-            if message.role == "tool":
-                self.tool_calls[message.name or "?"] += 1
-                self.tool_errors[message.name or "?"] += message.error is not None
-                calling.add((message.turn, message.speaker))
-            elif not message.tool_calls:
-                self.models[message.model or "unknown"] += 1
-        self.calling_turns += len(calling)
+        for message in transcript.spoken:
+            self.models[message.model or "unknown"] += 1
+        results = transcript.tool_results
+        for result in results:
+            self.tool_calls[result.name or "?"] += 1
+            self.tool_errors[result.name or "?"] += result.error is not None
+        self.calling_turns += len({(result.turn, result.speaker) for result in results})
 
     @property
     def calls_per_turn(self) -> float:
