@@ -4,11 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint fuzz bench clean
+.PHONY: install demo test lint fuzz bench chromium clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
+	command -v chromium >/dev/null 2>&1 || $(MAKE) chromium
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,local,mcp]'
@@ -39,6 +40,12 @@ bench: install .venv-camel/.installed  # a few minutes; bench/on_task.py, bench/
 	$(PYTHON) -m venv .venv-camel
 	.venv-camel/bin/python -m pip install --quiet "camel-ai==0.2.90" "mcp<2"
 	touch .venv-camel/.installed
+
+# The headless browser of the viewer's tests (tests/test_viewer_browser.py), from Debian's packages;
+# Playwright (a dev dependency) drives it, and downloads no browser of its own.
+chromium:
+	@command -v apt-get >/dev/null 2>&1 || { echo "no apt-get: install Chromium yourself for the browser test"; exit 0; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
 clean:
 	rm -rf $(VENV) .venv-camel .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -25,6 +25,7 @@ from rolecall.batch import Batch, Progress, limited, load_batch_spec, summary
 from rolecall.batch.view import batch_progress
 from rolecall.conversation import Conversation
 from rolecall.errors import RolecallError, SpecError, one_line
+from rolecall.live import LiveReply
 from rolecall.models.base import ChatModel
 from rolecall.models.endpoint import open_model, resolve_endpoint
 from rolecall.models.local import LocalServer
@@ -32,9 +33,12 @@ from rolecall.roleplay import RolePlay
 from rolecall.secrets import ScrubbingFilter, clean
 from rolecall.spec import SocietySpec, Spec, load_spec, parse_spec
 from rolecall.tasks.graph import TaskGraph
+from rolecall.terminal_input import TerminalPerson
 from rolecall.transcripts import store
 from rolecall.transcripts.formats import FORMATS
 from rolecall.transcripts.harvest import harvest
+from rolecall.transcripts.marks import marks_beside
+from rolecall.transcripts.marks import read as read_marks
 from rolecall.transcripts.quality import Judge, QualityFloor
 from rolecall.transcripts.record import Transcript, json_schema
 from rolecall.transcripts.report import HarvestOptions
@@ -47,6 +51,7 @@ from rolecall.view import (
     render_timeline,
     render_transcript,
 )
+from rolecall.viewer import Catalog, Viewer, ViewServer
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -78,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         help="decode each turn under a JSON Schema (default: on for the embedded model, off elsewhere)",
     )
+    run.add_argument(
+        "--human", metavar="SIDE",
+        help="write this side's turns yourself: user, assistant, or a society member's name",
+    )  # fmt: skip
     _model_options(run)
     _output_options(run)
 
@@ -134,6 +143,10 @@ def _add_data_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     harvest.add_argument(
         "--tools-ok", action="store_true", help="keep only conversations whose tool calls all validated and ran"
     )
+    harvest.add_argument("--no-human", action="store_true", help="drop conversations in which a person wrote turns")
+    harvest.add_argument(
+        "--marks", type=Path, help="a reviewer's keep/drop marks (rolecall view --review): drop, or keep past the floor"
+    )
     harvest.add_argument("--quiet", action="store_true", help="no summary, only problems")
 
     batch = commands.add_parser("batch", help="hold many role-plays from one spec, resumably")
@@ -148,6 +161,13 @@ def _add_data_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     batch.add_argument("--ray-address", help="an existing Ray cluster (default: start a local one)")
     batch.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
     _model_options(batch)
+
+    view = commands.add_parser("view", help="browse transcripts and datasets in the browser (a local web app)")
+    view.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    view.add_argument("--port", type=int, default=8642, help="port (default 8642; 0 picks a free one)")
+    view.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback only)")
+    view.add_argument("--review", action="store_true", help="allow keep/drop marks, saved beside the data")
+    view.add_argument("--marks", type=Path, help="the marks file (default: rolecall-marks.jsonl beside the data)")
 
     stats = commands.add_parser("stats", help="counts and distributions over transcripts")
     stats.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
@@ -254,8 +274,13 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     )
     if not args.quiet and endpoint.is_embedded:
         console.print("[dim]no endpoint configured: starting the embedded SmolLM2-135M model…[/dim]")
+    live = None if args.quiet else LiveReply(console)
+    human_critic = spec.critic is not None and spec.critic.by == "human"
+    person = TerminalPerson(console, live).person(args.human) if args.human or human_critic else None
     with open_model(endpoint) as model:
-        return _hold(spec.build(model), out, console, quiet=args.quiet)
+        conversation = spec.build(model, person=person)
+        conversation.watch = live.watch if live is not None else None
+        return _hold(conversation, out, console, quiet=args.quiet, live=live)
 
 
 def cmd_resume(args: argparse.Namespace, console: Console) -> int:
@@ -267,16 +292,20 @@ def cmd_resume(args: argparse.Namespace, console: Console) -> int:
         roleplay = RolePlay.resume(saved, model=model, max_turns=args.max_turns)
         if not args.quiet:
             console.print(f"[dim]resuming {saved.id} at turn {roleplay.turn} as {roleplay.transcript.id}[/dim]")
-        return _hold(roleplay, out, console, quiet=args.quiet)
+        live = None if args.quiet else LiveReply(console)
+        roleplay.watch = live.watch if live is not None else None
+        return _hold(roleplay, out, console, quiet=args.quiet, live=live)
 
 
-def _hold(roleplay: Conversation, out: Path, console: Console, *, quiet: bool) -> int:
-    """Run the conversation with a live view; save it however it ends."""
+def _hold(roleplay: Conversation, out: Path, console: Console, *, quiet: bool, live: LiveReply | None = None) -> int:
+    """Run the conversation with a live view (replies drawn as they are written); save it however it ends."""
     try:
-        asyncio.run(_live(roleplay, console, quiet=quiet))
+        asyncio.run(_live(roleplay, console, quiet=quiet, live=live))
     except KeyboardInterrupt:
         roleplay.close("interrupted")
     finally:
+        if live is not None:
+            live.stop()
         roleplay.close("error")
         store.append(out, roleplay.transcript)
     transcript = roleplay.transcript
@@ -289,19 +318,21 @@ def _hold(roleplay: Conversation, out: Path, console: Console, *, quiet: bool) -
     return EXIT_FAILED
 
 
-async def _live(roleplay: Conversation, console: Console, *, quiet: bool) -> None:
+async def _live(roleplay: Conversation, console: Console, *, quiet: bool, live: LiveReply | None) -> None:
     try:
-        await _show_live(roleplay, console, quiet=quiet)
+        await _show_live(roleplay, console, quiet=quiet, live=live)
     finally:
         await roleplay.release()
 
 
-async def _show_live(roleplay: Conversation, console: Console, *, quiet: bool) -> None:
+async def _show_live(roleplay: Conversation, console: Console, *, quiet: bool, live: LiveReply | None) -> None:
     speakers: list[str] = []
     done = 0
     async for message in roleplay.stream():
         if quiet:
             continue
+        if live is not None:
+            live.stop()
         if message.index == 0 and roleplay.planned:
             console.print(render_graph(roleplay.graph))
         console.print(render_message(message, speakers))
@@ -367,11 +398,13 @@ def cmd_harvest(args: argparse.Namespace, console: Console) -> int:
         min_turns=args.min_turns,
         min_score=args.min_score,
         tools_ok=args.tools_ok,
+        human=not args.no_human,
     )
+    marks = {id: mark.verdict for id, mark in read_marks(args.marks).items()} if args.marks else {}
     options = HarvestOptions(
         format=args.format, perspective=args.perspective, loss=args.loss, floor=floor,
         near_dup=not args.no_near_dup, near_dup_threshold=args.near_dup_threshold, train_share=args.split,
-        seed=args.split_seed, keep_rejected=args.keep_rejected,
+        seed=args.split_seed, keep_rejected=args.keep_rejected, marks=marks,
     )  # fmt: skip
     if args.judge:
         with open_model(resolve_endpoint(base_url=args.base_url, model=args.model)) as model:
@@ -389,6 +422,7 @@ def cmd_harvest(args: argparse.Namespace, console: Console) -> int:
     console.print(
         f"read {report.read}, kept {report.kept} ({rows}); dropped: {dropped}; "
         f"unreadable lines {len(report.malformed)}; secrets scrubbed {report.secrets_scrubbed}"
+        + (f"; kept past the floor by marks {report.kept_by_mark}" if marks else "")
     )
     console.print(f"[dim]dataset and card in {args.out}[/dim]")
     return EXIT_OK
@@ -448,6 +482,37 @@ async def _run_batch(runner: Batch, model: ChatModel) -> Progress:
         await model.aclose()
 
 
+def cmd_view(args: argparse.Namespace, console: Console) -> int:
+    paths = [Path(path) for path in args.paths]
+    for path in paths:
+        if not path.exists():
+            raise SpecError(f"{path}: no such file or folder")
+    if not 0 <= args.port <= 65535:
+        raise SpecError(f"--port {args.port}: give a port between 0 and 65535")
+    marks = args.marks or marks_beside(paths[0])
+    if args.review:
+        _check_writable(marks)
+    catalog = Catalog(paths)
+    catalog.refresh()
+    try:
+        server = ViewServer(Viewer(catalog, marks_path=marks, review=args.review), host=args.host, port=args.port)
+    except OSError as exc:
+        raise SpecError(f"--port {args.port}: cannot listen on {args.host}: {exc.strerror}") from None
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        _error(f"warning: listening on {args.host}: anyone who can reach this machine can read the data")
+    console.print(f"{len(catalog.entries)} entries · [bold]{server.url}[/bold] · Ctrl-C stops")
+    if args.review:
+        console.print(f"[dim]marks go to {marks}[/dim]")
+    server.start()
+    try:
+        signal.pause()
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the normal way to stop a viewer
+        pass
+    finally:
+        server.stop()
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace, console: Console) -> int:
     print(json.dumps(json_schema(), indent=2))
     return EXIT_OK
@@ -478,6 +543,7 @@ _COMMANDS = {
     "harvest": cmd_harvest,
     "stats": cmd_stats,
     "schema": cmd_schema,
+    "view": cmd_view,
     "serve": cmd_serve,
 }
 

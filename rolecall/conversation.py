@@ -14,22 +14,24 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from rolecall.agents.base import Agent
-from rolecall.critic import Critic
+from rolecall.agents.human import HumanAgent, Person, Quit, Undo
+from rolecall.critic import Critic, HumanCritic
 from rolecall.errors import RunError, SpecError
 from rolecall.guards import Guard, Side, Turn, Verdict, action_of, first_verdict
 from rolecall.guards import build as build_guards
 from rolecall.models.base import ChatModel, Completion, GenerationParams, ToolCall, Usage
 from rolecall.models.meter import Meter
+from rolecall.models.streaming import Listener, listening
 from rolecall.settings import Settings, Spent
 from rolecall.tasks.graph import Subtask, TaskGraph
 from rolecall.tools.protocol import ToolOffer, route_for
 from rolecall.tools.toolbox import Toolkit, ToolSource
-from rolecall.transcripts.perspective import NARRATOR, Said
+from rolecall.transcripts.perspective import NARRATOR, Said, lines_for
 from rolecall.transcripts.record import (
     FAILED_REASONS,
     AgentInfo,
@@ -76,12 +78,13 @@ class Conversation:
         graph: TaskGraph | None = None,
         critic_model: ChatModel | None = None,
         tools: Mapping[str, Sequence[ToolSource]] | None = None,
+        person: Person | None = None,
     ) -> None:
         """Subclasses set up their agents' models first: :attr:`models` is read here.
 
-        The critic (when ``settings.critic`` asks for one) uses ``critic_model``, or the first model.
-        ``tools`` gives agents tools, by agent name; they are checked now and opened when the
-        conversation starts.
+        The critic (when ``settings.critic`` asks for one) uses ``critic_model``, or the first model,
+        or ``person`` when it is a human critic. ``tools`` gives agents tools, by agent name; they
+        are checked now and opened when the conversation starts.
         """
         if not task.strip():
             raise SpecError("task: must not be blank")
@@ -90,6 +93,7 @@ class Conversation:
             next(iter(self.models), None), can_plan=self.can_plan and graph is None
         )
         self._critic_model = critic_model
+        self.person = person
         self.settings.check_prices(model.name for model in self._every_model())
         #: Sampling parameters every agent starts from; the seed, when given, is one of them.
         seed = GenerationParams(seed=self.settings.seed) if self.settings.seed is not None else None
@@ -109,6 +113,9 @@ class Conversation:
         self._last_progress_turn = 0
         self._prepared = False
         self._shown = 0  # messages stream() has yielded
+        self._undos = 0  # exchanges a person took back: each gives the models a fresh draw
+        #: Who watches replies being written, by speaker: set it to stream tokens to a live view.
+        self.watch: Callable[[str], Listener] | None = None
         self._started = time.monotonic()
         self.transcript = Transcript(
             id=id,
@@ -131,9 +138,14 @@ class Conversation:
         return self.meter.usage
 
     def _make_critic(self) -> Critic | None:
-        if self.settings.critic is None:
+        settings = self.settings.critic
+        if settings is None:
             return None
-        return Critic(self.settings.critic, task=self.task, model=self.critic_model)
+        if settings.by == "human":
+            if self.person is None:
+                raise SpecError("critic: by: human needs a person: hold it with `rolecall run`, or pass person=")
+            return HumanCritic(settings, task=self.task, person=self.person)
+        return Critic(settings, task=self.task, model=self.critic_model)
 
     @property
     def critic_model(self) -> ChatModel | None:
@@ -198,6 +210,8 @@ class Conversation:
                     yield self.messages[self._shown - 1]
         except GuardStop as stop:
             self._finish(stop.verdict.guard, detail=stop.verdict.detail)
+        except Quit:
+            self._finish("interrupted", detail="stopped by the person (/quit)")
         except RunError as exc:
             self._finish("error", detail=str(exc), error=exc)
         except (asyncio.CancelledError, KeyboardInterrupt):
@@ -262,7 +276,12 @@ class Conversation:
         while True:
             if offer is not None:
                 offer = replace(offer, may_call=calls < self.settings.tool_settings.calls_per_turn)
-            message = await self._reply(agent, view, side=side, others=others, offer=offer)
+            try:
+                message = await self._reply(agent, view, side=side, others=others, offer=offer)
+            except Undo:
+                self._take_back(agent)
+                view = lines_for(self.transcript, name=agent.name, kind=agent.kind)
+                continue
             if not message.tool_calls:
                 return message
             view = [*view, Said(agent.name, message.content, tuple(message.tool_calls))]
@@ -291,9 +310,12 @@ class Conversation:
         allowed = self.settings.guards.max_reasks + 1
         for attempt in range(1, allowed + 1):
             retry = agent.params.retry(attempt)
+            if retry is None and self._undos and agent.params.seed is not None:  # a new draw after an undo
+                retry = GenerationParams(seed=(agent.params.seed + 104_729 * self._undos) % 2**32)
             if narrowed is not None:
                 retry = narrowed if retry is None else retry.merged(narrowed)
-            completion = await self._draft(agent, view + reminders, retry=retry, offer=offer)
+            with listening(self.watch(agent.name) if self.watch is not None else None):
+                completion = await self._draft(agent, view + reminders, retry=retry, offer=offer)
             verdict = self._judge(agent, completion, side, others)
             if verdict is None:
                 return self._record(agent, completion, side=side, reasks=attempt - 1)
@@ -324,6 +346,10 @@ class Conversation:
         if verdict is None:
             return None
         rejected = completion.text if not calling else _calls_text(completion)
+        if isinstance(agent, HumanAgent):  # a person is told, never asked again
+            self._guard_event(verdict, "flag", agent)
+            agent.notice(f"{verdict.guard}: {verdict.detail} (a model would have been asked again)")
+            return None
         action = self._actions[verdict.guard]
         if action == "flag":
             self._guard_event(verdict, "flag", agent)
@@ -371,7 +397,8 @@ class Conversation:
             candidates = [first]
             for number in range(1, critic.settings.candidates):
                 candidates.append(self._meter(await agent.step(view, params=self._variant(number), tools=answering)))
-            choice, judged = await critic.pick(context, agent.name, [c.text for c in candidates])
+            with listening(None):  # the critic's own calls are not the agent's reply
+                choice, judged = await critic.pick(context, agent.name, [c.text for c in candidates])
             self._meter(judged)
             self._event(
                 "critic", mode="pick", speaker=agent.name, choice=choice, candidates=[c.text for c in candidates]
@@ -379,7 +406,8 @@ class Conversation:
             return candidates[choice]
         completion = first
         for _ in range(critic.settings.max_revisions):
-            approved, feedback, judged = await critic.review(context, agent.name, completion.text)
+            with listening(None):
+                approved, feedback, judged = await critic.review(context, agent.name, completion.text)
             self._meter(judged)
             self._event(
                 "critic", mode="review", speaker=agent.name, approved=approved, feedback=feedback or None,
@@ -413,6 +441,7 @@ class Conversation:
             model=completion.model or (agent.model.name if agent.model else None),
             usage=completion.usage,
             latency_ms=completion.latency_ms,
+            first_token_ms=completion.first_token_ms,
             finish_reason=completion.finish_reason,
             retries=completion.retries,
             reasks=reasks,
@@ -444,6 +473,31 @@ class Conversation:
                 tool_call_id=call.id, name=call.name, error=error, latency_ms=latency_ms,
             )
         )  # fmt: skip
+
+    def _take_back(self, agent: Agent) -> None:
+        """Undo ``agent``'s last exchange: its last turn and every message after it (kept in an ``undo`` event).
+
+        An exchange that moved the task graph stays: the subtask it closed cannot be reopened.
+        """
+        assert isinstance(agent, HumanAgent), "only a person's turn can be taken back"
+        spoken = [message for message in self.messages if message.speaker == agent.name and message.is_dialogue]
+        if not spoken:
+            agent.notice("nothing to take back yet")
+            return
+        first = spoken[-1]
+        moved = [event for event in self.events if event.kind == "task_status" and event.turn >= first.turn > 0]
+        if moved:
+            agent.notice("that exchange finished a subtask: it cannot be taken back")
+            return
+        removed = self.messages[first.index :]
+        self._event("undo", speaker=agent.name, messages=[message.model_dump(mode="json") for message in removed])
+        del self.messages[first.index :]
+        self._shown = min(self._shown, len(self.messages))
+        if self.graph.active is not None:
+            self.graph.active.turns = max(0, self.graph.active.turns - (self.turn - first.turn))
+        self.turn = first.turn
+        self._undos += 1
+        agent.notice(f"took back {len(removed)} message(s); turn {self.turn} again")
 
     # -- limits and bookkeeping -----------------------------------------------------------
 

@@ -3,7 +3,8 @@
 In ``pick`` mode the speaking agent drafts K candidates and the critic names the best by
 the spec's criteria; in ``review`` mode the critic approves a reply or sends it back with
 feedback (a bounded number of times). The critic's calls are metered like any other and
-each of its choices is recorded as an event.
+each of its choices is recorded as an event. A person can be the critic
+(``critic: {by: human}``): :class:`HumanCritic` asks them through the same prompts.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from rolecall.agents.base import Agent, Role
+from rolecall.agents.human import QUIT, HumanAgent, Undo
 from rolecall.agents.templates import prompt, templates
-from rolecall.models.base import ChatModel, Completion, GenerationParams
+from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams
 from rolecall.settings import CriticSettings
 from rolecall.transcripts.perspective import Said
 
 _NUMBER = re.compile(r"\d+")
+_APPROVALS = {"", "approve", "approved", "ok", "okay", "y", "yes", "good", "lgtm"}
 
 
 class Critic(Agent):
@@ -67,3 +70,39 @@ class Critic(Agent):
         approved = text.upper().startswith("APPROVE") or not text.upper().startswith("REVISE")
         feedback = re.sub(r"(?i)^revise\s*:?\s*", "", text).strip()
         return approved, feedback, completion
+
+
+class HumanCritic(HumanAgent, Critic):
+    """A person as the critic: they read the candidates or the reply and answer in a word or a number."""
+
+    async def pick(self, context: str, speaker: str, candidates: Sequence[str]) -> tuple[int, Completion]:
+        """The candidate the person names by its number (asked again until it is one)."""
+        while True:
+            choice, completion = await super().pick(context, speaker, candidates)
+            numbers = [int(found) for found in _NUMBER.findall(completion.text)]
+            if any(1 <= number <= len(candidates) for number in numbers):
+                return choice, completion
+            self.notice(f"type the number of the best option, 1 to {len(candidates)}")
+
+    async def review(self, context: str, speaker: str, reply: str) -> tuple[bool, str, Completion]:
+        """Approved when the person sends nothing or a yes; anything else is the feedback."""
+        request = prompt("critic_review", {"context": context, "speaker": speaker, "reply": reply})
+        completion = await self.step([Said("rolecall", request)])
+        text = completion.text.strip()
+        approved = text.lower().rstrip(".!") in _APPROVALS
+        return approved, "" if approved else text, completion
+
+    def hint(self) -> str:
+        if self.settings.mode == "pick":
+            return f"type the number of the best option · {QUIT} stops and saves"
+        return f"'y' or 'approve' approves · anything else is your feedback · {QUIT} stops and saves"
+
+    def question(self, messages: list[ChatMessage]) -> str | None:
+        return messages[-1]["content"]  # the options, or the reply to review
+
+    async def respond(self, messages: list[ChatMessage], params: GenerationParams) -> Completion:
+        while True:
+            try:
+                return await super().respond(messages, params)
+            except Undo:
+                self.notice("there is nothing to take back in a critic's verdict")

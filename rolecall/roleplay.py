@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from rolecall.agents.base import Role
+from rolecall.agents.human import HumanExecutor, HumanInstructor, Person
 from rolecall.agents.roleplay_agents import Executor, Instructor, TaskSpecifier
 from rolecall.agents.templates import prompt
 from rolecall.conversation import Conversation
@@ -74,6 +75,7 @@ class RolePlay(Conversation):
         critic_model: ChatModel | None = None,
         assistant_tools: Sequence[ToolSource] = (),
         user_tools: Sequence[ToolSource] = (),
+        person: Person | None = None,
         **options: Any,
     ) -> None:
         """``settings`` configure the conversation; keyword ``options`` (``max_turns=8``, ``seed=7``,
@@ -81,7 +83,10 @@ class RolePlay(Conversation):
 
         ``assistant_tools`` and ``user_tools`` give the executor and the instructor tools: names of
         built-ins (``"calculator"``, ``"python"``, ``"notes"``), ``"module:function"``,
-        ``{"mcp": {"command": [...]}}``, :class:`~rolecall.tools.Tool` objects or typed functions."""
+        ``{"mcp": {"command": [...]}}``, :class:`~rolecall.tools.Tool` objects or typed functions.
+
+        ``person`` takes a part: ``person.plays`` is "user" or "assistant" (or that role's name);
+        a person can also be the critic (``critic: {by: human}``)."""
         settings = Settings.derive(settings, **options)
         if settings.plan and graph is not None:
             raise SpecError("plan: give either a graph or plan=True, not both")
@@ -98,7 +103,10 @@ class RolePlay(Conversation):
         tools = {self.assistant_role.name: assistant_tools, self.user_role.name: user_tools}
         if assistant_tools and user_tools and self.assistant_role.name == self.user_role.name:
             raise SpecError("tools: the two roles share a name, so their tools cannot be told apart")
-        super().__init__(task, id=id, settings=settings, graph=graph, critic_model=critic_model, tools=tools)
+        self.human_side = self._side_of(person)
+        super().__init__(
+            task, id=id, settings=settings, graph=graph, critic_model=critic_model, tools=tools, person=person
+        )
         self.instructor_cls = instructor_cls
         self.executor_cls = executor_cls
         self.instructor: Instructor | None = None
@@ -210,9 +218,26 @@ class RolePlay(Conversation):
             prompt("kickoff_subtask", {"subtask": first.title}) if self._has_plan and first else prompt("kickoff", {})
         )
 
+    def _side_of(self, person: Person | None) -> str | None:
+        """The side ``person`` plays ("user" or "assistant"), if any; a part that is neither is a ``SpecError``."""
+        if person is None or person.plays is None:
+            return None
+        sides = {"user": "user", "assistant": "assistant", self.user_role.name: "user"}
+        sides.setdefault(self.assistant_role.name, "assistant")
+        if person.plays not in sides:
+            raise SpecError(f"human: {person.plays!r} is neither side (user, assistant, or a role's name)")
+        return sides[person.plays]
+
     def _cast(self, task: str) -> None:
-        """Create the instructor and executor for ``task`` (the specified one, if any)."""
+        """Create the instructor and executor for ``task`` (the specified one, if any); a person takes their side."""
         plan = [subtask.title for subtask in self.graph] if self._has_plan else None
+        instructor_cls: type[Instructor] = self.instructor_cls
+        executor_cls: type[Executor] = self.executor_cls
+        person: dict[str, Any] = {"person": self.person}
+        if self.human_side == "user":
+            instructor_cls = HumanInstructor
+        elif self.human_side == "assistant":
+            executor_cls = HumanExecutor
         shared: dict[str, Any] = {
             "task": task,
             "done_token": self.settings.done_token,
@@ -220,12 +245,14 @@ class RolePlay(Conversation):
             "context_tokens": self.settings.context_tokens,
             "assist": self.settings.assist,
         }
-        self.instructor = self.instructor_cls(
-            self.user_role, assistant_role=self.assistant_role, model=self.user_model, plan=plan, **shared
-        )
-        self.executor = self.executor_cls(
-            self.assistant_role, user_role=self.user_role, model=self.assistant_model, **shared
-        )
+        self.instructor = instructor_cls(
+            self.user_role, assistant_role=self.assistant_role, model=self.user_model, plan=plan, **shared,
+            **(person if self.human_side == "user" else {}),
+        )  # fmt: skip
+        self.executor = executor_cls(
+            self.assistant_role, user_role=self.user_role, model=self.assistant_model, **shared,
+            **(person if self.human_side == "assistant" else {}),
+        )  # fmt: skip
         self._equip(self.instructor)
         self._equip(self.executor)
 

@@ -109,10 +109,20 @@ class CriticSettings(Checked):
 
     role: str = Field(default="Critic", min_length=1, max_length=200)
     mode: Literal["pick", "review"] = "review"
+    #: Who judges: the model, or a person at the terminal (``mode: human`` is short for ``by: human``).
+    by: Literal["model", "human"] = "model"
     candidates: int = Field(default=3, ge=2, le=8)
     criteria: str = "helpful, specific, correct, and in the required format"
     applies_to: list[str] = Field(default_factory=lambda: ["assistant"])
     max_revisions: int = Field(default=1, ge=0, le=5)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _human_mode(cls, data: Any) -> Any:
+        """``mode: human`` means a person judges: picking when candidates are given, reviewing otherwise."""
+        if isinstance(data, dict) and data.get("mode") == "human":
+            return {**data, "by": "human", "mode": "pick" if "candidates" in data else "review"}
+        return data
 
 
 class SandboxLimits(Checked):

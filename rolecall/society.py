@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ConfigDict, Field
 
 from rolecall.agents.base import Agent, Role
+from rolecall.agents.human import HumanAgent, Person
 from rolecall.agents.json_turns import LEAD_SCHEMA, MEMBER_SCHEMA, json_fields, with_assist
 from rolecall.agents.templates import prompt, templates
 from rolecall.checked import Checked
@@ -92,6 +93,13 @@ class MemberAgent(Agent):
         return str(data["message"]).strip()
 
 
+class HumanMember(HumanAgent, MemberAgent):
+    """A person speaking as a society member (the lead ends the task with the done token)."""
+
+    def hint(self) -> str:
+        return f"{super().hint()} · {self.done_token} when the task is done" if self.lead else super().hint()
+
+
 class Society(Conversation):
     """N agents, one task, a turn policy; ends when the lead says the done token."""
 
@@ -108,10 +116,12 @@ class Society(Conversation):
         sample: int = 0,
         id: str | None = None,
         critic_model: ChatModel | None = None,
+        person: Person | None = None,
         **options: Any,
     ) -> None:
         """``settings`` configure the conversation; keyword ``options`` (any
-        :class:`~rolecall.settings.Settings` field) are applied on top of them."""
+        :class:`~rolecall.settings.Settings` field) are applied on top of them. ``person`` may
+        play a member (``person.plays`` names it) or the critic."""
         settings = Settings.derive(settings, **options)
         names = [member.name for member in members]
         if len(members) < 2:
@@ -130,7 +140,9 @@ class Society(Conversation):
         if id is None:
             id = uuid.uuid4().hex[:16] if settings.seed is None else society_id(names, task, sample, settings.seed)
         tools = {member.name: member.tools for member in members}
-        super().__init__(task, id=id, settings=settings, critic_model=critic_model, tools=tools)
+        if person is not None and person.plays is not None and person.plays not in names:
+            raise SpecError(f"human: {person.plays!r} is not a member ({', '.join(names)})")
+        super().__init__(task, id=id, settings=settings, critic_model=critic_model, tools=tools, person=person)
         self.agents: dict[str, MemberAgent] = {}
         self.moderator: Agent | None = None
         self._handovers: Counter[str] = Counter()
@@ -144,8 +156,10 @@ class Society(Conversation):
 
     async def _prepare(self) -> None:
         for member in self.members:
-            self.agents[member.name] = MemberAgent(
-                member, task=self.task, roster=self.members, lead=member.name == self.lead,
+            person = self.person if self.person is not None and self.person.plays == member.name else None
+            cls, extra = (HumanMember, {"person": person}) if person is not None else (MemberAgent, {})
+            self.agents[member.name] = cls(
+                member, **extra, task=self.task, roster=self.members, lead=member.name == self.lead,
                 done_token=self.settings.done_token, model=self._model_for(member.name), params=self.params,
                 context_tokens=self.settings.context_tokens, assist=self.settings.assist,
             )  # fmt: skip

@@ -16,6 +16,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rolecall.agents.base import Role
+from rolecall.agents.human import Person
 from rolecall.checked import describe_validation_error, require_text_keys
 from rolecall.errors import SpecError
 from rolecall.guards import build as build_guards
@@ -120,8 +121,11 @@ class RolePlaySpec(_Spec):
             )
         return graph.validate()
 
-    def build(self, model: ChatModel | None, *, id: str | None = None, sample: int = 0) -> RolePlay:
-        """The role-play this spec describes, talking to ``model``: the one way a spec becomes a conversation."""
+    def build(
+        self, model: ChatModel | None, *, id: str | None = None, sample: int = 0, person: Person | None = None
+    ) -> RolePlay:
+        """The role-play this spec describes, talking to ``model`` (and ``person``, when one takes part):
+        the one way a spec becomes a conversation."""
         return RolePlay(
             self.task,
             assistant_role=self.assistant.to_role(),
@@ -133,6 +137,7 @@ class RolePlaySpec(_Spec):
             sample=sample,
             assistant_tools=self.assistant.tools,
             user_tools=self.user.tools,
+            person=person,
         )
 
 
@@ -150,11 +155,14 @@ class SocietySpec(_Spec):
             raise ValueError(f"{given[0]} applies to two-agent role-plays, not to a society")
         return self
 
-    def build(self, model: ChatModel | None, *, id: str | None = None, sample: int = 0) -> Society:
-        """The society this spec describes, talking to ``model``: the one way a spec becomes a conversation."""
+    def build(
+        self, model: ChatModel | None, *, id: str | None = None, sample: int = 0, person: Person | None = None
+    ) -> Society:
+        """The society this spec describes, talking to ``model`` (and ``person``, when one takes part):
+        the one way a spec becomes a conversation."""
         return Society(
             self.task, self.agents, model=model, turns=self.turns, lead=self.lead, settings=self.settings(), id=id,
-            sample=sample,
+            sample=sample, person=person,
         )  # fmt: skip
 
 

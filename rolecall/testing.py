@@ -120,7 +120,8 @@ class FakeOpenAIServer:
     """An OpenAI-compatible chat completions server on 127.0.0.1, run in a background thread.
 
     ``responder`` maps each request body to a reply; ``faults`` are served first, one per
-    request, before the responder takes over; ``latency`` delays every answer.
+    request, before the responder takes over; ``latency`` delays every answer. A request with
+    ``stream: true`` is answered with server-sent events (``stream_delay`` between chunks).
 
     >>> with FakeOpenAIServer(lambda request: "Solution: 42") as server:   # doctest: +SKIP
     ...     model = OpenAIChatModel("fake", base_url=server.base_url)
@@ -133,11 +134,13 @@ class FakeOpenAIServer:
         faults: Iterable[FakeResponse] = (),
         latency: float = 0.0,
         model: str = "fake-model",
+        stream_delay: float = 0.0,
     ) -> None:
         self.responder: Responder = responder or (lambda request: "Solution: done.\nNext request.")
         self.faults = list(faults)
         self.latency = latency
         self.model = model
+        self.stream_delay = stream_delay  # between the chunks of a streamed reply
         self.requests = 0
         self.bodies: list[dict[str, Any]] = []
         self.keep_bodies = True
@@ -250,6 +253,40 @@ class FakeOpenAIServer:
             }
         ).encode()
 
+    async def _stream(self, writer: asyncio.StreamWriter, reply: dict[str, Any], request: dict[str, Any]) -> None:
+        """Send ``reply`` as server-sent events, a few characters per chunk, then close the connection.
+
+        Tool calls arrive as OpenAI sends them: the id and name first, the arguments in two parts;
+        usage comes in a last chunk only when the request asked for it (``stream_options``).
+        """
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n")
+        message, head = reply["choices"][0]["message"], {key: reply[key] for key in ("id", "model", "created")}
+
+        async def send(delta: dict[str, Any], finish: str | None = None, **more: Any) -> None:
+            choice = {"index": 0, "delta": delta, "finish_reason": finish}
+            chunk = {**head, "object": "chat.completion.chunk", "choices": [choice], **more}
+            writer.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+            await writer.drain()
+            if self.stream_delay:
+                await asyncio.sleep(self.stream_delay)
+
+        await send({"role": "assistant"})
+        text = message.get("content") or ""
+        for start in range(0, len(text), 4):
+            await send({"content": text[start : start + 4]})
+        for index, call in enumerate(message.get("tool_calls") or ()):
+            name = {"name": call["function"]["name"]}
+            await send({"tool_calls": [{"index": index, "id": call["id"], "type": "function", "function": name}]})
+            arguments = call["function"]["arguments"]
+            for part in (arguments[: len(arguments) // 2], arguments[len(arguments) // 2 :]):
+                await send({"tool_calls": [{"index": index, "function": {"arguments": part}}]})
+        await send({}, reply["choices"][0]["finish_reason"])
+        if (request.get("stream_options") or {}).get("include_usage"):
+            chunk = {**head, "object": "chat.completion.chunk", "choices": [], "usage": reply["usage"]}
+            writer.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+        writer.write(b"data: [DONE]\n\n")
+        await writer.drain()
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
@@ -270,6 +307,9 @@ class FakeOpenAIServer:
                     writer.transport.abort()
                     return
                 payload = self._payload(reply, body)
+                if reply.status == 200 and reply.raw is None and json.loads(body or b"{}").get("stream"):
+                    await self._stream(writer, json.loads(payload), json.loads(body))
+                    return
                 extra = "".join(f"{key}: {value}\r\n" for key, value in reply.headers.items())
                 head = (
                     f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Error')}\r\n"

@@ -19,7 +19,7 @@ from rich.tree import Tree
 
 from rolecall.errors import GraphError
 from rolecall.tasks.graph import Subtask, TaskGraph
-from rolecall.transcripts.record import Event, Message, Transcript
+from rolecall.transcripts.record import HUMAN_MODEL, Event, Message, Transcript
 
 SPEAKER_STYLES = ("bold cyan", "bold green", "bold magenta", "bold yellow", "bold blue", "bold red")
 STATUS_MARKS = {
@@ -71,6 +71,10 @@ def render_message(message: Message, speakers: list[str]) -> RenderableType:
     style = speaker_style(message.speaker, speakers)
     title = Text.assemble((f"turn {message.turn} · ", "dim"), (message.speaker, style))
     facts = [f"{message.usage.completion_tokens} tok", f"{message.latency_ms:.0f} ms"]
+    if message.model == HUMAN_MODEL:
+        facts = [f"typed in {message.latency_ms / 1000:.1f} s"]
+    if message.first_token_ms is not None:
+        facts.append(f"first token {message.first_token_ms:.0f} ms")
     if message.retries:
         facts.append(f"{message.retries} retries")
     if message.finish_reason not in (None, "stop"):

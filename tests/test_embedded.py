@@ -123,3 +123,34 @@ def test_sigterm_mid_run_saves_the_transcript_and_stops_the_server(tmp_path: Pat
     [transcript] = read(out)
     assert transcript.status == "failed"
     assert transcript.termination is not None and transcript.termination.reason == "interrupted"
+
+
+def test_streaming_on_the_embedded_model_records_what_the_quiet_run_records(tmp_path: Path) -> None:
+    spec = tmp_path / "sea.yaml"
+    spec.write_text(SPEC)
+    quiet, live = tmp_path / "quiet.jsonl", tmp_path / "live.jsonl"
+    assert main(["run", str(spec), "--out", str(quiet), "--quiet"]) == 0
+    assert main(["run", str(spec), "--out", str(live)]) == 0  # the live view streams each reply
+    [plain], [streamed] = read(quiet), read(live)
+    fields = {"speaker", "content", "usage", "finish_reason", "reasks"}
+    assert [m.model_dump(include=fields) for m in streamed.messages] == [
+        m.model_dump(include=fields) for m in plain.messages
+    ]
+    assert all(m.first_token_ms is not None and 0 < m.first_token_ms <= m.latency_ms for m in streamed.messages)
+    assert all(m.first_token_ms is None for m in plain.messages)
+
+
+def test_a_person_plays_the_instructor_against_the_embedded_model(tmp_path: Path) -> None:
+    out = tmp_path / "human.jsonl"
+    typed = "Instruction: name two breads to bake first\nInput: None\n\n<TASK_DONE>\n\n" * 4
+    result = subprocess.run(
+        [sys.executable, "-m", "rolecall.cli", "run", "--assistant-role", "Baker", "--user-role", "Cafe Owner",
+         "--task", "Plan a bread menu", "--human", "user", "--no-plan", "--max-turns", "3", "--seed", "2", "--out", str(out)],
+        input=typed, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [transcript] = read(out)
+    models = [message.model for message in transcript.messages]
+    assert models[0] == "human" and LOCAL_MODEL_NAME in models
+    assert transcript.termination is not None and transcript.termination.reason in ("task_done", "graph_complete")
+    assert "your brief as Cafe Owner" in result.stdout

@@ -59,6 +59,8 @@ class Agent:
 
     #: What the agent does in a conversation, recorded in transcripts ("user", "assistant", ...).
     kind: str = "agent"
+    #: Whether a person writes this agent's replies (:class:`~rolecall.agents.human.HumanAgent`).
+    human: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Refuse, at class definition, a ``respond`` override that cannot take the turn's parameters."""

@@ -42,6 +42,19 @@ class ToolCall(BaseModel):
         arguments = self.arguments if isinstance(self.arguments, str) else json.dumps(self.arguments)
         return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": arguments}}
 
+    @classmethod
+    def from_wire(cls, call: Any) -> ToolCall:
+        """A call as the protocol carries it; arguments that are not a JSON object stay text (a guard reports them)."""
+        function = call.get("function") or {}
+        raw = function.get("arguments") or "{}"
+        try:
+            arguments: dict[str, Any] | str = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            arguments = raw
+        if not isinstance(arguments, dict):
+            arguments = str(raw)
+        return cls(id=str(call.get("id") or ""), name=str(function.get("name") or ""), arguments=arguments)
+
 
 class Usage(BaseModel):
     """Tokens spent by one call, or summed over many."""
@@ -114,6 +127,8 @@ class Completion(BaseModel):
     retries: int = 0
     #: The tools the model asked to run instead of (or beside) answering.
     tool_calls: list[ToolCall] = Field(default_factory=list)
+    #: Milliseconds from the request to the first token, when the reply was streamed.
+    first_token_ms: float | None = None
 
 
 class ChatModel(ABC):

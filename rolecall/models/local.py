@@ -113,7 +113,7 @@ class LocalServer:
         if importlib.util.find_spec("llama_cpp") is None:
             raise LocalModelError(f"no endpoint configured and llama-cpp-python is missing: {_HOW_TO_FIX}")
         return [
-            sys.executable, "-m", "llama_cpp.server",
+            sys.executable, "-m", "rolecall.models.llama_server",
             "--model", str(model_file()),
             "--model_alias", LOCAL_MODEL_NAME,
             "--host", self.host,

@@ -9,15 +9,13 @@ message says what to change.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import openai
 from pydantic import ValidationError
 from tenacity import (
     AsyncRetrying,
@@ -28,7 +26,14 @@ from tenacity import (
 )
 
 from rolecall.errors import ModelError, ModelUnavailableError
+from rolecall.lazy import lazy_module
 from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams, ToolCall, Usage
+from rolecall.models.streaming import ChunkReader, Listener, listener
+
+if TYPE_CHECKING:
+    import openai
+else:  # the SDK takes a third of a second to import: loaded on first use, so commands that never call a model
+    openai = lazy_module("openai")  # (show, stats, view) start fast
 
 log = logging.getLogger(__name__)
 
@@ -154,10 +159,12 @@ class OpenAIChatModel(ChatModel):
         if settings.json_schema is not None:
             request["response_format"] = self._response_format(settings.json_schema)
         client = self._client_for_this_loop()
+        watcher = listener()
+        post = self._post if watcher is None else self._streamer(watcher)
         attempts = 1
         try:
             try:  # the first try goes straight out: retry machinery costs time on every call
-                completion, started = await self._post(client, request)
+                completion, started = await post(client, request)
             except Exception as first:
                 if self.max_attempts == 1 or not _is_transient(first):
                     raise
@@ -171,7 +178,7 @@ class OpenAIChatModel(ChatModel):
                 ):
                     with attempt:
                         attempts += 1
-                        completion, started = await self._post(client, request)
+                        completion, started = await post(client, request)
         except openai.APIStatusError as exc:
             raise self._explain(exc, attempts) from None
         except (openai.APIConnectionError, openai.APIResponseValidationError, ValueError) as exc:
@@ -197,6 +204,32 @@ class OpenAIChatModel(ChatModel):
         started = time.perf_counter()
         data = await client.post("/chat/completions", body=request, cast_to=dict)
         return _completion(data), started
+
+    @staticmethod
+    def _streamer(watcher: Listener) -> Any:
+        """A :meth:`_post` that streams the reply to ``watcher`` and returns the same :class:`Completion`.
+
+        Usage is asked for in the stream's last chunk (``stream_options.include_usage``); the
+        embedded server reports it there too.
+        """
+
+        async def stream(client: openai.AsyncOpenAI, request: dict[str, Any]) -> tuple[Completion, float]:
+            body = {**request, "stream": True, "stream_options": {"include_usage": True}}
+            watcher.started()
+            started = time.perf_counter()
+            chunks = await client.post(
+                "/chat/completions", body=body, cast_to=dict, stream=True, stream_cls=openai.AsyncStream[dict[str, Any]]
+            )
+            reader = ChunkReader(started)
+            async for chunk in chunks:
+                if text := reader.feed(chunk):
+                    watcher.token(text)
+            completion = reader.completion()
+            if completion.finish_reason is None and not completion.text and not completion.tool_calls:
+                raise ValueError("the stream ended before the reply began")
+            return completion, started
+
+        return stream
 
     def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
         if self.schema_style == "json_object":
@@ -248,7 +281,7 @@ def _completion(data: Any) -> Completion:
             raise TypeError(f"content is {type(text).__name__}")
         return Completion(
             text=text,
-            tool_calls=[_tool_call(call) for call in message.get("tool_calls") or ()],
+            tool_calls=[ToolCall.from_wire(call) for call in message.get("tool_calls") or ()],
             usage=Usage(
                 prompt_tokens=int(usage.get("prompt_tokens") or 0),
                 completion_tokens=int(usage.get("completion_tokens") or 0),
@@ -259,19 +292,6 @@ def _completion(data: Any) -> Completion:
         )
     except (KeyError, IndexError, TypeError, AttributeError, ValidationError) as exc:
         raise ValueError(f"the reply is not a chat completion ({type(exc).__name__}: {exc})") from None
-
-
-def _tool_call(call: Any) -> ToolCall:
-    """One call of a reply; arguments that are not a JSON object stay text (the guard reports them)."""
-    function = call.get("function") or {}
-    raw = function.get("arguments") or "{}"
-    try:
-        arguments: dict[str, Any] | str = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        arguments = raw
-    if not isinstance(arguments, dict):
-        arguments = str(raw)
-    return ToolCall(id=str(call.get("id") or ""), name=str(function.get("name") or ""), arguments=arguments)
 
 
 def _short(exc: openai.APIStatusError) -> str:

@@ -12,11 +12,14 @@ import hashlib
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 from rolecall.text import normalize
+
+if TYPE_CHECKING:  # datasketch pulls in scipy (a third of a second): imported when a harvest dedups
+    from datasketch import MinHash
 
 Verdict = str | None
 
@@ -52,6 +55,9 @@ class Deduplicator:
     report: DedupReport = field(default_factory=DedupReport)
 
     def __post_init__(self) -> None:
+        from datasketch import MinHash, MinHashLSH
+
+        self._minhash = MinHash
         self._exact: dict[bytes, str] = {}
         self._exact_hits: Counter[str] = Counter()
         self._near_hits: Counter[str] = Counter()
@@ -108,7 +114,7 @@ class Deduplicator:
             shingles = (shingles * np.uint64(1_000_003) + hashes[offset : len(hashes) - n + 1 + offset]) & _MASK32
         # Multiply-shift hashing (wrapping 64-bit arithmetic), one row per permutation.
         permuted = (self._a * shingles[np.newaxis, :] + self._b) >> _SHIFT32
-        return MinHash(
+        return self._minhash(
             num_perm=self.num_perm,
             hashvalues=permuted.min(axis=1),
             permutations=self._permutations,

@@ -195,10 +195,15 @@ def _select(
     """The chat to train on, or the reason the conversation is dropped."""
     if transcript.id in superseded:
         return None, "superseded_by_resume"
+    verdict = options.marks.get(transcript.id)
+    if verdict == "drop":
+        return None, "marked_drop"
     reason = options.floor.rejection(transcript)
-    if reason is not None:
+    if verdict == "keep":  # a person read it: the floor's guesses do not overrule them
+        report.kept_by_mark += reason is not None
+    elif reason is not None:
         return None, reason
-    if options.floor.min_score is not None:
+    elif options.floor.min_score is not None:
         if options.judge is not None and loop is not None:
             score = loop.run_until_complete(options.judge.score(transcript))
         else:

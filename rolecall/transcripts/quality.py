@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from rolecall.models.base import ChatModel, GenerationParams, Usage
 from rolecall.text import body, normalize, refusal, similarity
-from rolecall.transcripts.record import Transcript
+from rolecall.transcripts.record import HUMAN_MODEL, Transcript
 
 DEFAULT_REASONS = frozenset({"task_done", "graph_complete"})
 
@@ -27,6 +27,8 @@ class QualityFloor:
     min_score: float | None = None
     #: Keep only conversations whose tool calls all validated and ran without error.
     tools_ok: bool = False
+    #: Keep conversations in which a person wrote turns (``rolecall run --human``).
+    human: bool = True
 
     def rejection(self, transcript: Transcript) -> str | None:
         """Why ``transcript`` is dropped, or None when it passes (the score is checked apart)."""
@@ -38,6 +40,8 @@ class QualityFloor:
         turns = transcript.messages[-1].turn if transcript.messages else 0
         if turns < self.min_turns:
             return "too_few_turns"
+        if not self.human and any(message.model == HUMAN_MODEL for message in transcript.messages):
+            return "human_turns"
         for event in transcript.events:
             extra = event.model_extra or {}
             if event.kind == "guard" and extra.get("action") in ("flag", "stop"):

@@ -102,6 +102,10 @@ class AgentInfo(_Record):
         return self.system_prompt.removesuffix(note) + native
 
 
+#: The ``model`` of a message a person wrote (``rolecall run --human``).
+HUMAN_MODEL = "human"
+
+
 class Message(_Record):
     """One agent speaking once, with the facts of the call that produced it.
 
@@ -123,6 +127,8 @@ class Message(_Record):
     model: str | None = None
     usage: Usage = Field(default_factory=Usage)
     latency_ms: float = Field(default=0.0, ge=0)
+    #: Milliseconds to the first token, when the reply was streamed to a live view.
+    first_token_ms: float | None = Field(default=None, ge=0)
     finish_reason: str | None = None
     retries: int = 0
     reasks: int = 0

@@ -7,12 +7,14 @@ harvest (which fills the report) depend on this module, not on each other.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from rolecall.errors import SpecError
 from rolecall.transcripts.dedup import DedupReport
 from rolecall.transcripts.formats import FORMATS, Loss
+from rolecall.transcripts.marks import Verdict
 from rolecall.transcripts.quality import Judge, QualityFloor
 
 
@@ -28,6 +30,8 @@ class HarvestOptions:
     seed: int = 0
     keep_rejected: bool = False
     judge: Judge | None = None
+    #: A reviewer's verdicts by conversation id (``rolecall view --review``): drop, or keep past the floor.
+    marks: Mapping[str, Verdict] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -61,6 +65,8 @@ class HarvestReport:
     #: Tool use in the kept conversations: calls by tool, and how many failed.
     tool_calls: Counter[str] = field(default_factory=Counter)
     tool_errors: int = 0
+    #: Conversations kept because a reviewer marked them keep although the floor would have dropped them.
+    kept_by_mark: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -83,4 +89,5 @@ class HarvestReport:
             "files": self.files,
             "tool_calls": dict(self.tool_calls),
             "tool_errors": self.tool_errors,
+            "kept_by_mark": self.kept_by_mark,
         }

@@ -120,7 +120,7 @@ def _histogram(values: list[int], bins: int = 12) -> list[tuple[str, int]]:
     return [(f"{low + i * width}-{low + (i + 1) * width - 1}", counts[i]) for i in range(max(counts) + 1)]
 
 
-def _charts(stats: CorpusStats) -> list[tuple[str, list[tuple[str, int]]]]:
+def charts(stats: CorpusStats) -> list[tuple[str, list[tuple[str, int]]]]:
     return [
         ("Termination reasons", stats.reasons.most_common()),
         ("Turns per conversation", _histogram(stats.turns)),
@@ -130,7 +130,7 @@ def _charts(stats: CorpusStats) -> list[tuple[str, list[tuple[str, int]]]]:
     ]
 
 
-def _svg_bars(rows: list[tuple[str, int]]) -> str:
+def svg_bars(rows: list[tuple[str, int]]) -> str:
     if not rows:
         return "<p><em>none</em></p>"
     top = max(count for _, count in rows) or 1
@@ -150,7 +150,7 @@ def _svg_bars(rows: list[tuple[str, int]]) -> str:
 def plot(stats: CorpusStats, path: Path) -> None:
     """Write the distributions to ``path``: ``.html`` (no dependency) or ``.png`` (matplotlib)."""
     if path.suffix.lower() in (".html", ".htm"):
-        sections = "".join(f"<h2>{title}</h2>{_svg_bars(rows)}" for title, rows in _charts(stats))
+        sections = "".join(f"<h2>{title}</h2>{svg_bars(rows)}" for title, rows in charts(stats))
         write_text(
             path,
             f"<!doctype html><meta charset='utf-8'><title>rolecall stats</title>"
@@ -168,13 +168,13 @@ def plot(stats: CorpusStats, path: Path) -> None:
         raise SpecError(
             "--plot FILE.png needs matplotlib: pip install 'rolecall[plot]', or give a .html file"
         ) from None
-    charts = _charts(stats)
-    figure, axes = plt.subplots((len(charts) + 1) // 2, 2, figsize=(12, 4 * ((len(charts) + 1) // 2)))
+    drawn = charts(stats)
+    figure, axes = plt.subplots((len(drawn) + 1) // 2, 2, figsize=(12, 4 * ((len(drawn) + 1) // 2)))
     for number, axis in enumerate(axes.flat):
-        if number >= len(charts):
+        if number >= len(drawn):
             axis.set_visible(False)
             continue
-        title, rows = charts[number]
+        title, rows = drawn[number]
         axis.barh([label for label, _ in rows][::-1], [count for _, count in rows][::-1], color="#4c6ef5")
         axis.set_title(title)
     figure.suptitle(f"{stats.conversations} conversations")
