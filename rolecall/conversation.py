@@ -388,6 +388,8 @@ class Conversation:
         other candidates of a pick are drawn without tools.
         """
         critic = self.critic if self.critic is not None and self.critic.applies_to(agent) else None
+        if agent.human:  # a person's turn is theirs: no candidates drawn, no review
+            critic = None
         first = self._meter(await agent.step(view, params=retry, tools=offer))
         if critic is None or first.tool_calls:
             return first

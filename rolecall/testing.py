@@ -109,6 +109,8 @@ class FakeResponse:
     drop: bool = False
     delay: float = 0.0
     finish_reason: str = "stop"
+    #: When streamed: hang up after this many chunks, mid-reply.
+    cut_stream_after: int | None = None
 
 
 Responder = Callable[[dict[str, Any]], "str | FakeResponse"]
@@ -253,7 +255,9 @@ class FakeOpenAIServer:
             }
         ).encode()
 
-    async def _stream(self, writer: asyncio.StreamWriter, reply: dict[str, Any], request: dict[str, Any]) -> None:
+    async def _stream(
+        self, writer: asyncio.StreamWriter, reply: dict[str, Any], request: dict[str, Any], cut: int | None
+    ) -> None:
         """Send ``reply`` as server-sent events, a few characters per chunk, then close the connection.
 
         Tool calls arrive as OpenAI sends them: the id and name first, the arguments in two parts;
@@ -261,8 +265,14 @@ class FakeOpenAIServer:
         """
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n")
         message, head = reply["choices"][0]["message"], {key: reply[key] for key in ("id", "model", "created")}
+        sent = 0
 
         async def send(delta: dict[str, Any], finish: str | None = None, **more: Any) -> None:
+            nonlocal sent
+            if cut is not None and sent >= cut:
+                writer.transport.abort()
+                raise ConnectionError("cut mid-stream, as asked")
+            sent += 1
             choice = {"index": 0, "delta": delta, "finish_reason": finish}
             chunk = {**head, "object": "chat.completion.chunk", "choices": [choice], **more}
             writer.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
@@ -308,7 +318,7 @@ class FakeOpenAIServer:
                     return
                 payload = self._payload(reply, body)
                 if reply.status == 200 and reply.raw is None and json.loads(body or b"{}").get("stream"):
-                    await self._stream(writer, json.loads(payload), json.loads(body))
+                    await self._stream(writer, json.loads(payload), json.loads(body), reply.cut_stream_after)
                     return
                 extra = "".join(f"{key}: {value}\r\n" for key, value in reply.headers.items())
                 head = (

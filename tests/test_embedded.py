@@ -145,7 +145,8 @@ def test_a_person_plays_the_instructor_against_the_embedded_model(tmp_path: Path
     typed = "Instruction: name two breads to bake first\nInput: None\n\n<TASK_DONE>\n\n" * 4
     result = subprocess.run(
         [sys.executable, "-m", "rolecall.cli", "run", "--assistant-role", "Baker", "--user-role", "Cafe Owner",
-         "--task", "Plan a bread menu", "--human", "user", "--no-plan", "--max-turns", "3", "--seed", "2", "--out", str(out)],
+         "--task", "Plan a bread menu", "--human", "user", "--no-plan", "--max-turns", "3", "--seed", "2",
+         "--out", str(out)],
         input=typed, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -65,6 +65,22 @@ def test_a_streamed_reply_is_the_same_completion_with_time_to_first_token() -> N
     assert all(body["stream_options"] == {"include_usage": True} for body in streamed_requests)
 
 
+def test_a_stream_cut_mid_reply_is_retried_from_the_start() -> None:
+    async def once(server: FakeOpenAIServer) -> tuple[Any, Watcher]:
+        model = OpenAIChatModel("fake", base_url=server.base_url)
+        watcher = Watcher()
+        with listening(watcher):
+            completion = await model.complete([{"role": "user", "content": "hello"}])
+        await model.aclose()
+        return completion, watcher
+
+    cut = FakeResponse(text="Solution: a reply that will not arrive whole.", cut_stream_after=3)
+    with FakeOpenAIServer(_replies, faults=[cut]) as server:
+        completion, watcher = asyncio.run(once(server))
+    assert completion.text == "Solution: a reply of several words, sent in pieces.\nNext request."
+    assert completion.retries == 1 and watcher.starts == 2
+
+
 def test_a_conversation_streams_to_its_watcher_and_records_the_same(roleplay_server: FakeOpenAIServer) -> None:
     def hold(watch: bool) -> tuple[Any, Watcher]:
         model = OpenAIChatModel("fake", base_url=roleplay_server.base_url)

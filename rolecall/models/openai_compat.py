@@ -31,9 +31,11 @@ from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationP
 from rolecall.models.streaming import ChunkReader, Listener, listener
 
 if TYPE_CHECKING:
+    import httpx
     import openai
 else:  # the SDK takes a third of a second to import: loaded on first use, so commands that never call a model
     openai = lazy_module("openai")  # (show, stats, view) start fast
+    httpx = lazy_module("httpx")
 
 log = logging.getLogger(__name__)
 
@@ -221,12 +223,15 @@ class OpenAIChatModel(ChatModel):
                 "/chat/completions", body=body, cast_to=dict, stream=True, stream_cls=openai.AsyncStream[dict[str, Any]]
             )
             reader = ChunkReader(started)
-            async for chunk in chunks:
-                if text := reader.feed(chunk):
-                    watcher.token(text)
+            try:
+                async for chunk in chunks:
+                    if text := reader.feed(chunk):
+                        watcher.token(text)
+            except httpx.TransportError as exc:  # the connection broke mid-reply: retried like a garbled body
+                raise ValueError(f"the stream broke off ({type(exc).__name__})") from None
             completion = reader.completion()
-            if completion.finish_reason is None and not completion.text and not completion.tool_calls:
-                raise ValueError("the stream ended before the reply began")
+            if completion.finish_reason is None:  # every reply ends with its finish reason; this one was cut
+                raise ValueError("the stream ended before the reply did")
             return completion, started
 
         return stream

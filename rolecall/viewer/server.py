@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from rolecall.errors import SpecError
@@ -54,7 +55,8 @@ class Viewer:
     def mark(self, key: str, verdict: str, note: str) -> Mark:
         if not self.review or self.marks_path is None:
             raise PermissionError("read-only: start rolecall view with --review to mark conversations")
-        mark = Mark(id=key, verdict=verdict, note=note.strip())  # type: ignore[arg-type]  # checked: SpecError
+        fields: dict[str, Any] = {"id": key, "verdict": verdict, "note": note.strip()}
+        mark = Mark(**fields)  # a verdict other than keep or drop is a SpecError
         marks_file.add(self.marks_path, mark)
         self.marks[key] = mark
         return mark
