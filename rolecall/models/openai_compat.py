@@ -31,11 +31,9 @@ from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationP
 from rolecall.models.streaming import ChunkReader, Listener, listener
 
 if TYPE_CHECKING:
-    import httpx
     import openai
 else:  # the SDK takes a third of a second to import: loaded on first use, so commands that never call a model
     openai = lazy_module("openai")  # (show, stats, view) start fast
-    httpx = lazy_module("httpx")
 
 log = logging.getLogger(__name__)
 
@@ -227,8 +225,8 @@ class OpenAIChatModel(ChatModel):
                 async for chunk in chunks:
                     if text := reader.feed(chunk):
                         watcher.token(text)
-            except httpx.TransportError as exc:  # the connection broke mid-reply: retried like a garbled body
-                raise ValueError(f"the stream broke off ({type(exc).__name__})") from None
+            except Exception as exc:  # the connection broke mid-reply (the SDK's HTTP library's own errors)
+                raise ValueError(f"the stream broke off ({type(exc).__name__})") from None  # retried, as garbled
             completion = reader.completion()
             if completion.finish_reason is None:  # every reply ends with its finish reason; this one was cut
                 raise ValueError("the stream ended before the reply did")
