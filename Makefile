@@ -34,6 +34,7 @@ bench: install .venv-camel/.installed  # a few minutes; bench/on_task.py, bench/
 	$(BIN)/python bench/task_graph.py
 	$(BIN)/python bench/harvest.py
 	$(BIN)/python bench/batch.py
+	$(BIN)/python bench/viewer.py
 
 # CAMEL, the baseline bench/overhead.py compares with, in an environment of its own (its mcp pin differs).
 .venv-camel/.installed:

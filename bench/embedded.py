@@ -2,9 +2,10 @@
 and conversations per minute with and without the prompt cache, on the same batch spec and seeds.
 
 Each side starts its own llama.cpp server (``LocalServer``, the code path ``rolecall run`` and
-``rolecall serve`` use): "before" as rolecall started it until now (no prompt cache, llama.cpp's
-default prompt batch of 512), "after" with today's defaults; each runs ``rolecall batch`` against it
-(``--model SmolLM2-135M-Instruct``, so the embedded defaults apply: JSON turns and a plan of steps).
+``rolecall serve`` use): "before" as rolecall started it before this work (no prompt cache, llama.cpp's
+default prompt batch of 512, the grammar run over every candidate), "after" with today's defaults;
+each runs ``rolecall batch`` against it (``--model SmolLM2-135M-Instruct``, so the embedded
+defaults apply: JSON turns and a plan of steps).
 Reported per side:
 
 * prompt tokens per second: a fresh 1,500-token prompt answered with one token;
@@ -64,8 +65,8 @@ def token_rates(url: str) -> tuple[float, float]:
     return statistics.median(prompt_rates), statistics.median(completion_rates)
 
 
-def run_batch(url: str, spec: Path, out: Path, concurrency: int) -> tuple[float, list[list[str]], dict[str, int]]:
-    """Wall seconds, each conversation's message texts (by id), and the tokens spent."""
+def run_batch(url: str, spec: Path, out: Path, concurrency: int) -> dict[str, Any]:
+    """One seeded batch against ``url``: wall seconds, each conversation's texts (by id), tokens, cut replies."""
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "rolecall.cli", "batch", str(spec), "--out", str(out), "--base-url", url,
@@ -74,12 +75,15 @@ def run_batch(url: str, spec: Path, out: Path, concurrency: int) -> tuple[float,
     )  # fmt: skip
     seconds = time.perf_counter() - started
     records = sorted((json.loads(line) for line in (out / "conversations.jsonl").open()), key=lambda r: r["id"])
-    texts = [[message["content"] for message in record["messages"]] for record in records]
-    tokens = {
+    messages = [message for record in records for message in record["messages"]]
+    return {
+        "seconds": seconds,
+        "texts": [[message["content"] for message in record["messages"]] for record in records],
         "prompt": sum(record["usage"]["prompt_tokens"] for record in records),
         "completion": sum(record["usage"]["completion_tokens"] for record in records),
+        "messages": len(messages),
+        "cut": sum(message.get("finish_reason") == "length" for message in messages),
     }
-    return seconds, texts, tokens
 
 
 def side(label: str, spec: Path, conversations: int, **server: Any) -> dict[str, Any]:
@@ -87,10 +91,10 @@ def side(label: str, spec: Path, conversations: int, **server: Any) -> dict[str,
         prompt_rate, completion_rate = token_rates(local.base_url)
         figures: dict[str, Any] = {"side": label, "prompt_tok_s": prompt_rate, "completion_tok_s": completion_rate}
         for concurrency in (1, 2):
-            seconds, texts, tokens = run_batch(local.base_url, spec, Path(scratch) / f"c{concurrency}", concurrency)
-            figures[f"conv_per_min_c{concurrency}"] = conversations / seconds * 60
-            figures[f"texts_c{concurrency}"] = texts
-            figures["tokens"] = tokens
+            batch = run_batch(local.base_url, spec, Path(scratch) / f"c{concurrency}", concurrency)
+            batch["conv_per_min"] = conversations / batch["seconds"] * 60
+            batch["completion_per_s"] = batch["completion"] / batch["seconds"]
+            figures[concurrency] = batch
     return figures
 
 
@@ -108,27 +112,41 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=6)
     parser.add_argument("--turns", type=int, default=3)
     parser.add_argument("--sweep", action="store_true", help="also measure thread counts and batch sizes")
+    parser.add_argument("--repeat", action="store_true", help="run the defaults twice: are seeded transcripts stable?")
     options = parser.parse_args()
     if options.sweep:
         sweep()
     with tempfile.TemporaryDirectory() as scratch:
         spec = Path(scratch) / "batch.yaml"
         spec.write_text(spec_text(options.conversations, options.turns))
-        before = side("before: no cache, batch 512", spec, options.conversations, prompt_cache=False, batch_tokens=512)
-        after = side("after: LocalServer defaults", spec, options.conversations)
+        sides = [
+            side("before: no cache, batch 512, full grammar", spec, options.conversations,
+                 prompt_cache=False, batch_tokens=512, grammar_first=False),
+            side("prompt cache and batch 64 only", spec, options.conversations, grammar_first=False),
+            side("after: LocalServer defaults", spec, options.conversations),
+        ]  # fmt: skip
+        again = side("after, again", spec, options.conversations) if options.repeat else None
     print(f"\n{options.conversations} seeded conversations x {options.turns} turns, embedded SmolLM2-135M, 2 cores")
-    print("side                                 prompt tok/s  completion tok/s  conv/min c=1  conv/min c=2")
-    for figures in (before, after):
-        print(
-            f"{figures['side']:<36} {figures['prompt_tok_s']:>12.0f}  {figures['completion_tok_s']:>16.1f}"
-            f"  {figures['conv_per_min_c1']:>12.2f}  {figures['conv_per_min_c2']:>12.2f}"
-        )
-    print(f"tokens per run: {before['tokens']} (uncached) / {after['tokens']} (cached)")
-    speedup = after["conv_per_min_c1"] / before["conv_per_min_c1"]
-    print(f"conversations per minute, cached / uncached at concurrency 1: {speedup:.2f}x")
-    for concurrency in (1, 2):
-        same = before[f"texts_c{concurrency}"] == after[f"texts_c{concurrency}"]
-        print(f"transcripts identical with and without the cache (concurrency {concurrency}): {same}")
+    columns = "   c  conv/min  batch tok/s  tokens (prompt/compl.)  cut"
+    print(f"{'side':<44} {'prompt tok/s':>12} {'compl. tok/s':>12}{columns}")
+    for figures in sides:
+        for concurrency in (1, 2):
+            batch = figures[concurrency]
+            head = (f"{figures['side']:<44} {figures['prompt_tok_s']:>12.0f} {figures['completion_tok_s']:>12.1f}"
+                    if concurrency == 1 else " " * 70)  # fmt: skip
+            print(
+                f"{head}   {concurrency}  {batch['conv_per_min']:>8.2f}  {batch['completion_per_s']:>11.1f}"
+                f"  {batch['prompt']:>10} / {batch['completion']:<9}  {batch['cut']}/{batch['messages']}"
+            )
+    before = sides[0]
+    for figures in sides[1:]:
+        for concurrency in (1, 2):
+            ratio = figures[concurrency]["conv_per_min"] / before[1]["conv_per_min"]
+            same = figures[concurrency]["texts"] == before[concurrency]["texts"]
+            print(f"{figures['side']}, concurrency {concurrency}: {ratio:.2f}x the conversations a minute of "
+                  f"'before' at concurrency 1; transcripts as 'before' at the same concurrency: {same}")  # fmt: skip
+    if again is not None:
+        print(f"after, run again: transcripts identical at concurrency 1: {again[1]['texts'] == sides[2][1]['texts']}")
 
 
 if __name__ == "__main__":

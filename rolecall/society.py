@@ -157,7 +157,8 @@ class Society(Conversation):
     async def _prepare(self) -> None:
         for member in self.members:
             person = self.person if self.person is not None and self.person.plays == member.name else None
-            cls, extra = (HumanMember, {"person": person}) if person is not None else (MemberAgent, {})
+            cls = HumanMember if person is not None else MemberAgent
+            extra: dict[str, Any] = {"person": person} if person is not None else {}
             self.agents[member.name] = cls(
                 member, **extra, task=self.task, roster=self.members, lead=member.name == self.lead,
                 done_token=self.settings.done_token, model=self._model_for(member.name), params=self.params,

@@ -5,6 +5,7 @@ These need the ``local`` extra (``make test`` installs it). Deselect with ``-m '
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -155,3 +156,43 @@ def test_a_person_plays_the_instructor_against_the_embedded_model(tmp_path: Path
     assert models[0] == "human" and LOCAL_MODEL_NAME in models
     assert transcript.termination is not None and transcript.termination.reason in ("task_done", "graph_complete")
     assert "your brief as Cafe Owner" in result.stdout
+
+
+def test_grammar_first_sampling_keeps_every_reply_in_the_schema() -> None:
+    """The embedded server draws freely, checks the draw, and falls back to the constrained draw."""
+    llama_cpp = pytest.importorskip("llama_cpp")
+    from rolecall.models import llama_server
+    from rolecall.models.local import model_file
+
+    samplers: list[object] = []
+    names = ("_init_sampler", "generate", "create_chat_completion")
+    originals = {name: getattr(llama_cpp.Llama, name) for name in names}
+    llama_server.patch()
+    patched = llama_cpp.Llama._init_sampler
+
+    def keep(self: object, *args: object, **kwargs: object) -> object:
+        sampler = patched(self, *args, **kwargs)
+        samplers.append(sampler)
+        return sampler
+
+    llama_cpp.Llama._init_sampler = keep
+    try:
+        llm = llama_cpp.Llama(model_path=str(model_file()), n_ctx=1024, n_threads=2, verbose=False)
+        schema = {"type": "object", "properties": {"instruction": {"type": "string"}, "input": {"type": "string"}},
+                  "required": ["instruction", "input"]}  # fmt: skip
+        messages = [{"role": "user", "content": "Tell a baker what to bake first, as plain prose."}]
+        for seed in range(4):
+            reply = llm.create_chat_completion(
+                messages=messages, max_tokens=96, seed=seed, temperature=0.8,
+                response_format={"type": "json_object", "schema": schema},
+            )  # fmt: skip
+            content = reply["choices"][0]["message"]["content"]
+            if reply["choices"][0]["finish_reason"] == "stop":
+                assert set(json.loads(content)) == {"instruction", "input"}
+    finally:
+        for name, method in originals.items():
+            setattr(llama_cpp.Llama, name, method)
+    drawn = [sampler for sampler in samplers if isinstance(sampler, llama_server.GrammarFirst)]
+    assert len(drawn) == 4
+    assert sum(sampler.fallbacks for sampler in drawn) > 0  # prose asked for: the grammar had to step in
+    assert sum(sampler.draws for sampler in drawn) > sum(sampler.fallbacks for sampler in drawn)

@@ -123,7 +123,7 @@ def test_a_person_plays_a_society_member_and_a_plain_agent() -> None:
     with pytest.raises(Exception, match="not a member"):
         Society("Write", members, model=ScriptedModel(["x"]), person=typist.person("Cy"))
     reviewer = Typist(["  fine  "])
-    completion = asyncio.run(HumanAgent("Reviewer", person=reviewer.person(None)).step([]))
+    completion = asyncio.run(HumanAgent("Reviewer", ask=reviewer.ask).step([]))
     assert (completion.text, completion.model) == ("fine", "human")
     assert reviewer.turns[0].messages[0]["content"] == "You are Reviewer."
 

@@ -235,3 +235,20 @@ def test_json_turns_are_requested_under_a_schema_and_rendered_as_plain_text() ->
         "<TASK_DONE>",
     ]
     assert '"task_done"' in user.calls[0][0]["content"]  # the system prompt asks for JSON
+
+
+def test_system_prompts_end_with_what_differs_so_a_batch_shares_their_beginning() -> None:
+    """The embedded server's prompt cache serves the shared beginning of a role pair's prompts to every task."""
+    from rolecall.agents.roleplay_agents import Executor, Instructor
+    from rolecall.settings import Assist
+
+    def prompts(task: str, plan: list[str] | None) -> tuple[str, str]:
+        assist = Assist(json_turns=True, few_shot=True)
+        instructor = Instructor("Shop Owner", assistant_role="Baker", task=task, assist=assist, plan=plan)
+        executor = Executor("Baker", user_role="Shop Owner", task=task, assist=assist)
+        return instructor.system_prompt, executor.system_prompt
+
+    for first, second in zip(prompts("Bake rye", ["a", "b"]), prompts("Price the menu", ["c", "d"]), strict=True):
+        shared = next((n for n, (a, b) in enumerate(zip(first, second, strict=False)) if a != b), len(first))
+        assert shared == first.index("The task: ") + len("The task: ")  # everything before the task is shared
+        assert "Write each reply as JSON" in first[:shared] and "An example" in first[:shared]

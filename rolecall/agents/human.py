@@ -18,6 +18,7 @@ from typing import Any
 
 from rolecall.agents.base import Agent
 from rolecall.agents.roleplay_agents import Executor, Instructor
+from rolecall.errors import SpecError
 from rolecall.models.base import ChatMessage, Completion, GenerationParams
 from rolecall.transcripts.record import HUMAN_MODEL
 
@@ -77,7 +78,7 @@ async def answer(person: Person, turn: HumanTurn) -> tuple[str, float]:
 class HumanAgent(Agent):
     """An agent whose replies a person writes. Mix it in before a model agent's class to take its part.
 
-    ``HumanAgent("Stock Trader", person=Person(ask=input_function))`` plays a plain agent;
+    ``HumanAgent("Stock Trader", ask=input_function)`` plays a plain agent;
     :class:`HumanInstructor` and :class:`HumanExecutor` play a role-play's two sides, keeping
     their system prompts as the person's brief. JSON turns are a model's aid and are off.
     """
@@ -85,7 +86,12 @@ class HumanAgent(Agent):
     #: Replies come from a person (guards only report on them; ``/undo`` and ``/quit`` apply).
     human = True
 
-    def __init__(self, *args: Any, person: Person, **options: Any) -> None:
+    def __init__(self, *args: Any, person: Person | None = None, ask: HumanInput | None = None, **options: Any) -> None:
+        """``person`` says how to ask and tell the person; ``ask=function`` alone means ``Person(ask=function)``."""
+        if person is None:
+            if ask is None:
+                raise SpecError(f"{type(self).__name__}: give person= or ask=, how to ask the person for a turn")
+            person = Person(ask=ask)
         assist = options.get("assist")
         if assist is not None and getattr(assist, "json_turns", False):
             options["assist"] = assist.model_copy(update={"json_turns": False})

@@ -47,12 +47,13 @@ class Instructor(Agent):
         self.done_token = done_token
         self.assist = assist or Assist()
         template = templates()["instructor"]
-        if plan and len(plan) > 1:
-            template += templates()["instructor_plan"]
         if self.assist.few_shot:
             template += templates()["instructor_example"]
         if self.assist.json_turns:
             template += templates()["instructor_json"]
+        template += templates()["task"]  # what differs between conversations comes last: see the template file
+        if plan and len(plan) > 1:
+            template += templates()["instructor_plan"]
         params = with_assist(params, self.assist, schema=INSTRUCTOR_SCHEMA, stop="Solution:")
         values = _values(
             task,
@@ -100,6 +101,7 @@ class Executor(Agent):
             template += templates()["executor_example"]
         if self.assist.json_turns:
             template += templates()["executor_json"]
+        template += templates()["task"]
         values = _values(task, Role.of(role), Role.of(user_role), done_token)
         params = with_assist(params, self.assist, schema=EXECUTOR_SCHEMA, stop="Instruction:")
         super().__init__(role, model=model, template=template, prompt_values=values, params=params, **options)

@@ -87,13 +87,15 @@ class LocalServer:
         prompt_cache: bool = True,
         threads: int | None = None,
         batch_tokens: int = 64,
+        grammar_first: bool = True,
     ) -> None:
         """``prompt_cache`` keeps the evaluated state of each prompt (llama-cpp-python's RAM cache, found by
         longest matching prefix), so agents that alternate each resume from their own last state instead of
         re-reading their whole view; ``threads`` defaults to one per core; ``batch_tokens`` is the prompt
         evaluation batch: 64 evaluates prompts as fast as 512 here, and every saved state carries a logits
         buffer of that many rows (49,152 floats each), so a small batch makes saving and restoring states
-        cheap (see bench/embedded.py for the measurements)."""
+        cheap; ``grammar_first`` checks a JSON Schema's grammar on each drawn token before running it over
+        the whole vocabulary (see rolecall/models/llama_server.py; bench/embedded.py has the measurements)."""
         self.host = host
         self.port = port or free_port()
         self.n_ctx = n_ctx
@@ -101,6 +103,7 @@ class LocalServer:
         self.prompt_cache = prompt_cache
         self.threads = threads or max(1, os.cpu_count() or 1)
         self.batch_tokens = batch_tokens
+        self.grammar_first = grammar_first
         self._process: subprocess.Popen[bytes] | None = None
         self._log_file: tempfile._TemporaryFileWrapper[bytes] | None = None
 
@@ -125,6 +128,7 @@ class LocalServer:
             "--cache", str(self.prompt_cache),
             "--cache_type", "ram",
             "--cache_size", str(self.CACHE_BYTES),
+            *([] if self.grammar_first else ["--no-grammar-first"]),
         ]  # fmt: skip
 
     def start(self) -> None:
