@@ -19,7 +19,7 @@ from pydantic import ConfigDict, Field
 from rolecall.agents.base import Agent, Role
 from rolecall.agents.human import HumanAgent, Person
 from rolecall.agents.json_turns import LEAD_SCHEMA, MEMBER_SCHEMA, json_fields, with_assist
-from rolecall.agents.templates import prompt, templates
+from rolecall.agents.templates import prompt, render, templates
 from rolecall.checked import Checked
 from rolecall.conversation import Conversation
 from rolecall.errors import SpecError
@@ -74,6 +74,7 @@ class MemberAgent(Agent):
         template = templates()["member"]
         if self.assist.json_turns:
             template += templates()["member_json_lead" if lead else "member_json"]
+            self.json_note = render(templates()["member_json_lead" if lead else "member_json"], {})
         super().__init__(
             Role(name=member.role, description=member.description),
             name=member.name,

@@ -188,7 +188,7 @@ def test_grammar_first_sampling_keeps_every_reply_in_the_schema() -> None:
             )  # fmt: skip
             content = reply["choices"][0]["message"]["content"]
             if reply["choices"][0]["finish_reason"] == "stop":
-                assert set(json.loads(content)) == {"instruction", "input"}
+                assert set(json.loads(content, strict=False)) == {"instruction", "input"}  # raw newlines allowed
     finally:
         for name, method in originals.items():
             setattr(llama_cpp.Llama, name, method)

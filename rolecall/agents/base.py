@@ -61,6 +61,9 @@ class Agent:
     kind: str = "agent"
     #: Whether a person writes this agent's replies (:class:`~rolecall.agents.human.HumanAgent`).
     human: bool = False
+    #: The part of the system prompt that asks for JSON turns, when it does: recorded, so a dataset of the
+    #: rendered plain-text turns can leave out an instruction its turns do not follow.
+    json_note: str | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Refuse, at class definition, a ``respond`` override that cannot take the turn's parameters."""
@@ -208,4 +211,5 @@ class Agent:
             "system_prompt": self.system_prompt,
             "model": self.model.name if self.model else None,
             "params": self.params.model_dump(exclude_none=True, exclude_defaults=True),
+            **({"json_note": self.json_note} if self.json_note and self.json_note in self.system_prompt else {}),
         }

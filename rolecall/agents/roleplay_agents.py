@@ -11,7 +11,7 @@ from typing import Any
 
 from rolecall.agents.base import Agent, Role
 from rolecall.agents.json_turns import EXECUTOR_SCHEMA, INSTRUCTOR_SCHEMA, json_fields, with_assist
-from rolecall.agents.templates import prompt, templates
+from rolecall.agents.templates import prompt, render, templates
 from rolecall.models.base import ChatModel, GenerationParams
 from rolecall.settings import DONE_TOKEN, Assist
 
@@ -51,6 +51,7 @@ class Instructor(Agent):
             template += templates()["instructor_example"]
         if self.assist.json_turns:
             template += templates()["instructor_json"]
+            self.json_note = render(templates()["instructor_json"], {})
         template += templates()["task"]  # what differs between conversations comes last: see the template file
         if plan and len(plan) > 1:
             template += templates()["instructor_plan"]
@@ -101,6 +102,7 @@ class Executor(Agent):
             template += templates()["executor_example"]
         if self.assist.json_turns:
             template += templates()["executor_json"]
+            self.json_note = render(templates()["executor_json"], {})
         template += templates()["task"]
         values = _values(task, Role.of(role), Role.of(user_role), done_token)
         params = with_assist(params, self.assist, schema=EXECUTOR_SCHEMA, stop="Instruction:")

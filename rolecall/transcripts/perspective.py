@@ -140,7 +140,7 @@ def chat_for(transcript: Transcript, perspective: str) -> Chat | None:
     turns = _alternating([_turn(line, agent.name) for line in lines])
     if not any(turn.role == "assistant" for turn in turns):
         return None
-    return Chat(transcript.id, agent, [Turn("system", agent.native_system_prompt), *turns])
+    return Chat(transcript.id, agent, [Turn("system", agent.dataset_system_prompt), *turns])
 
 
 def _turn(line: Said, trained: str) -> Turn:

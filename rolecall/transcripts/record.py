@@ -91,6 +91,19 @@ class AgentInfo(_Record):
     #: How tools were explained in the system prompt: {route, note (appended), native (the note for function
     #: calling)}, so a dataset that writes calls natively can say so in its system prompt.
     tool_prompt: dict[str, str] | None = None
+    #: The part of the system prompt that asked for JSON turns (``assist.json_turns``); the turns are recorded
+    #: as the plain text rendered from them, so datasets leave this part out.
+    json_note: str | None = None
+
+    @property
+    def dataset_system_prompt(self) -> str:
+        """The system prompt a training row carries: the one that fits its turns as they are exported.
+
+        Tools are written as native calls (:attr:`native_system_prompt`), and turns decoded as JSON
+        are written as the plain text rendered from them, so the request for JSON is left out.
+        """
+        prompt = self.native_system_prompt
+        return prompt.replace(self.json_note, "", 1) if self.json_note else prompt
 
     @property
     def native_system_prompt(self) -> str:
