@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import datasets
 import pytest
 
 from rolecall import RolePlay, Transcript
@@ -83,3 +84,75 @@ def test_society_rows_leave_the_json_request_out(tmp_path: Path) -> None:
     [row] = [json.loads(line) for line in (tmp_path / "out" / "train.jsonl").read_text().splitlines()]
     [system] = systems(row)
     assert "JSON" not in system and "You are Ann" in system
+
+
+# -- preference pairs ------------------------------------------------------------------------
+
+INSTRUCTION = "Instruction: name a data source for prices\nInput: None"
+GOOD = "Solution: Polygon.io has a free tier with daily prices.\nNext request."
+
+
+def recovering_roleplay() -> Transcript:
+    """The executor first promises instead of working (a guard re-asks), then answers."""
+    return RolePlay(
+        "Find price data", assistant_role="Analyst", user_role="Trader",
+        user_model=ScriptedModel([INSTRUCTION, "<TASK_DONE>"]),
+        assistant_model=ScriptedModel(["I will look into it later.", GOOD]),
+    ).run()  # fmt: skip
+
+
+def picked_roleplay() -> Transcript:
+    """The critic picks one of three candidates, twice."""
+    executor = ScriptedModel([GOOD, "Solution: Yahoo.\nNext request.", "Solution: the internet.\nNext request.",
+                              "Solution: Alpha Vantage and Yahoo, both with free keys.\nNext request.",
+                              "Solution: IEX.\nNext request.", "Solution: some site.\nNext request."])  # fmt: skip
+    return RolePlay(
+        "Find more price data", assistant_role="Analyst", user_role="Trader", assistant_model=executor,
+        user_model=ScriptedModel([INSTRUCTION, "Instruction: name two more\nInput: None", "<TASK_DONE>"]),
+        critic={"mode": "pick", "candidates": 3}, critic_model=ScriptedModel(["Option 1", "Option 1"]),
+    ).run()  # fmt: skip
+
+
+def test_dpo_pairs_come_from_rejected_drafts_and_the_critic(tmp_path: Path) -> None:
+    transcript = recovering_roleplay()
+    guards = [e.model_extra or {} for e in transcript.events if e.kind == "guard"]
+    assert [g["rejected"] for g in guards] == ["I will look into it later."]
+    source = tmp_path / "in.jsonl"
+    append(source, transcript)
+    append(source, picked_roleplay())
+    report = harvest([source], tmp_path / "out", HarvestOptions(format="dpo"))
+    rows = [json.loads(line) for line in (tmp_path / "out" / "train.jsonl").read_text().splitlines()]
+    by_source: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_source.setdefault(row["source"], []).append(row)
+    guard = guards[0]["guard"]
+    [flaked] = by_source[f"guard:{guard}"]
+    assert flaked["chosen"] == [{"role": "assistant", "content": GOOD}]
+    assert flaked["rejected"] == [{"role": "assistant", "content": "I will look into it later."}]
+    assert [m["role"] for m in flaked["prompt"]] == ["system", "user"]
+    assert flaked["prompt"][-1]["content"] == INSTRUCTION and "JSON" not in flaked["prompt"][0]["content"]
+    assert all(len(row["chosen"]) == len(row["rejected"]) == 1 for row in rows)
+    assert report.pairs == {f"guard:{guard}": 1, "critic_pick": 4}  # two picks of three candidates each
+    picked = {row["chosen"][0]["content"] for row in by_source["critic_pick"]}
+    assert all(row["chosen"][0]["content"] != row["rejected"][0]["content"] for row in rows)
+    assert len(picked) == 2 and all(row["prompt"][-1]["role"] == "user" for row in by_source["critic_pick"])
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "## Preference pairs" in card and "critic_pick: 4" in card
+    loaded = datasets.load_dataset("json", data_files=str(tmp_path / "out" / "train.jsonl"))["train"]
+    assert loaded.num_rows == 5 and set(loaded.column_names) == {"prompt", "chosen", "rejected", "source"}
+
+
+def test_dpo_follows_the_floor_and_the_perspective(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    append(source, recovering_roleplay())
+    append(source, picked_roleplay())
+    as_user = harvest([source], tmp_path / "user", HarvestOptions(format="dpo", perspective="user"))
+    assert as_user.kept == 2 and as_user.rows["train"] == 0  # nothing of the instructor's was judged
+    floor = harvest([source], tmp_path / "floor", HarvestOptions(format="dpo", marks={}, floor=_no_task_done()))
+    assert floor.kept == 0 and floor.pairs == {}
+
+
+def _no_task_done() -> Any:
+    from rolecall.transcripts.quality import QualityFloor
+
+    return QualityFloor(reasons=frozenset({"graph_complete"}))

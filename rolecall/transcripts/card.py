@@ -125,6 +125,22 @@ For the other formats: {"; ".join(f"{name}: {what}" for name, what in DROPPED.it
 """
 
 
+def _pairs_section(report: HarvestReport) -> str:
+    """The card's account of preference pairs (the ``dpo`` format), by source."""
+    if report.format != "dpo":
+        return ""
+    sources = ", ".join(f"{source}: {count}" for source, count in report.pairs.most_common()) or "none"
+    return f"""## Preference pairs
+
+{sum(report.pairs.values())} pairs ({sources}). `guard:NAME`: a draft that guard rejected, against the reply
+accepted after the re-ask; `critic_pick`: the critic's chosen candidate against each one it passed over;
+`critic_review`: a reply the critic sent back, against the one it approved. Each row's `prompt` is the trained
+agent's conversation up to that reply; `chosen` and `rejected` are one assistant message each (TRL's
+conversational preference format); `source` says which record the pair came from.
+
+"""
+
+
 def _card(report: HarvestReport, options: HarvestOptions) -> str:
     floor = options.floor
     dropped = (
@@ -143,7 +159,7 @@ def _card(report: HarvestReport, options: HarvestOptions) -> str:
     )
     dedup = report.dedup
     near = f"Jaccard >= {options.near_dup_threshold}" if options.near_dup else "near-dup off"
-    tools = _tool_section(report)
+    tools = _tool_section(report) + _pairs_section(report)
     if options.train_share >= 1:
         split_note = "One split (train)."
     else:

@@ -9,6 +9,8 @@
              ``tool_calls`` with arguments as objects, as chat templates expect
 ``trl-pc``   {"prompt": [...], "completion": [...], "tools": [...]} for TRL's completion-only loss
 ``parquet``  the canonical record, flattened (see ``parquet.py``)
+``dpo``      {"prompt": [...], "chosen": [...], "rejected": [...], "source"}: TRL's conversational
+             preference pairs, from rejected drafts and the critic's choices (see ``preferences.py``)
 
 ``loss`` says which of the trained agent's turns carry the loss: ``all`` of them, or only
 the ``last`` (the rest become context). A turn that calls tools is a trained turn: the model
@@ -24,7 +26,7 @@ from typing import Any, Literal
 from rolecall.transcripts.perspective import Chat, Turn
 
 Loss = Literal["all", "last"]
-FORMATS = ("openai", "sharegpt", "alpaca", "trl", "trl-pc", "parquet")
+FORMATS = ("openai", "sharegpt", "alpaca", "trl", "trl-pc", "parquet", "dpo")
 _SHAREGPT_FROM = {"system": "system", "user": "human", "assistant": "gpt", "tool": "observation"}
 
 #: What each format leaves out of a conversation with tool calls (the dataset card repeats it).
@@ -35,6 +37,7 @@ DROPPED = {
     "trl": "nothing",
     "trl-pc": "nothing",
     "parquet": "nothing (the whole record)",
+    "dpo": "every turn that no guard or critic judged (only pairs are rows); tool calls and results",
 }
 
 

@@ -23,6 +23,7 @@ from rolecall.transcripts.dedup import Deduplicator
 from rolecall.transcripts.formats import ROWS
 from rolecall.transcripts.parquet import ParquetSink, flatten
 from rolecall.transcripts.perspective import Chat, chat_for
+from rolecall.transcripts.preferences import dpo_rows
 from rolecall.transcripts.quality import heuristic_score
 from rolecall.transcripts.record import Transcript
 from rolecall.transcripts.report import HarvestOptions, HarvestReport
@@ -153,6 +154,8 @@ def _rows(transcript: Transcript, chat: Chat, options: HarvestOptions) -> list[d
     """The dataset rows of a kept conversation, built whole before any is written."""
     if options.format == "parquet":
         return [flatten(transcript)]
+    if options.format == "dpo":
+        return dpo_rows(transcript, chat)
     return list(ROWS[options.format](chat, options.loss))
 
 
@@ -180,6 +183,8 @@ def _write(
     for row in rows:
         sinks.write(split, row | {"split": split} if options.format == "parquet" else row)
         report.rows[split] += 1
+        if options.format == "dpo":
+            report.pairs[row["source"]] += 1
     for result in transcript.tool_results:
         report.tool_calls[result.name or "?"] += 1
         report.tool_errors += result.error is not None

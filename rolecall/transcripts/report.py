@@ -67,6 +67,8 @@ class HarvestReport:
     tool_errors: int = 0
     #: Conversations kept because a reviewer marked them keep although the floor would have dropped them.
     kept_by_mark: int = 0
+    #: Preference pairs written (the ``dpo`` format), by source: ``guard:NAME``, ``critic_pick``, ``critic_review``.
+    pairs: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -90,4 +92,5 @@ class HarvestReport:
             "tool_calls": dict(self.tool_calls),
             "tool_errors": self.tool_errors,
             "kept_by_mark": self.kept_by_mark,
+            "pairs": dict(self.pairs),
         }
