@@ -5,7 +5,6 @@ Only the CLI prints; these functions build rich renderables and leave printing t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -38,12 +37,6 @@ def speaker_style(speaker: str, speakers: list[str]) -> str:
     return SPEAKER_STYLES[speakers.index(speaker) % len(SPEAKER_STYLES)]
 
 
-def _arguments(arguments: dict[str, Any] | str) -> str:
-    if isinstance(arguments, str):
-        return arguments
-    return ", ".join(f"{name}={json.dumps(value, ensure_ascii=False)}" for name, value in arguments.items())
-
-
 def render_tool_message(message: Message, speakers: list[str]) -> RenderableType:
     """A tool call (``→ name(arguments)``) or a tool's result (``← name``), indented under its agent."""
     style = speaker_style(message.speaker, speakers).replace("bold ", "")
@@ -60,7 +53,7 @@ def render_tool_message(message: Message, speakers: list[str]) -> RenderableType
     if message.content:
         parts.append(Text(f"  {message.content}", style=style))
     for call in message.tool_calls or ():
-        parts.append(Text.assemble(("  → ", "dim"), (call.name, f"bold {style}"), f"({_arguments(call.arguments)})"))
+        parts.append(Text.assemble(("  → ", "dim"), (call.name, f"bold {style}"), f"({call.arguments_text()})"))
     return Group(*parts)
 
 

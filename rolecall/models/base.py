@@ -42,6 +42,12 @@ class ToolCall(BaseModel):
         arguments = self.arguments if isinstance(self.arguments, str) else json.dumps(self.arguments)
         return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": arguments}}
 
+    def arguments_text(self) -> str:
+        """The arguments as people read them: ``expression="3*2.4", digits=2`` (raw text when they were not JSON)."""
+        if isinstance(self.arguments, str):
+            return self.arguments
+        return ", ".join(f"{name}={json.dumps(value, ensure_ascii=False)}" for name, value in self.arguments.items())
+
     @classmethod
     def from_wire(cls, call: Any) -> ToolCall:
         """A call as the protocol carries it; arguments that are not a JSON object stay text (a guard reports them)."""

@@ -183,7 +183,7 @@ def _message(message: Message, rejected: Sequence[dict[str, Any]], critic: Seque
         facts.append(f"{message.retries} retries")
     human = message.model == HUMAN_MODEL
     calls = "".join(
-        f"<div class='call'>→ {escape(call.name)}({escape(_arguments(call.arguments))})</div>"
+        f"<div class='call'>→ {escape(call.name)}({escape(call.arguments_text())})</div>"
         for call in message.tool_calls or ()
     )
     kind = f"{message.role}{' human' if human else ''}"
@@ -192,12 +192,6 @@ def _message(message: Message, rejected: Sequence[dict[str, Any]], critic: Seque
         f" · {escape(message.model or '')} · {' · '.join(facts)}</div>"
         f"<div class='body'>{escape(message.content)}</div>{calls}</div>"
     )
-
-
-def _arguments(arguments: dict[str, Any] | str) -> str:
-    if isinstance(arguments, str):
-        return arguments
-    return ", ".join(f"{name}={json.dumps(value, ensure_ascii=False)}" for name, value in arguments.items())
 
 
 def graph_svg(graph: TaskGraph) -> str:
