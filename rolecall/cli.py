@@ -14,7 +14,7 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -25,6 +25,8 @@ from rolecall.batch import Batch, Progress, limited, load_batch_spec, summary
 from rolecall.batch.view import batch_progress
 from rolecall.conversation import Conversation
 from rolecall.errors import RolecallError, SpecError, one_line
+from rolecall.evaluation import Evaluation, Scorecard, eval_label, load_suite, overrides_from
+from rolecall.evaluation.report import render as render_scorecard
 from rolecall.live import LiveReply
 from rolecall.models.base import ChatModel
 from rolecall.models.endpoint import open_model, resolve_endpoint
@@ -107,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(resume, default_help="default: the file it was read from")
 
     _add_data_commands(commands)
+    _add_eval_command(commands)
 
     commands.add_parser("schema", help="print the transcript JSON Schema")
 
@@ -149,6 +152,9 @@ def _add_data_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     harvest.add_argument("--no-human", action="store_true", help="drop conversations in which a person wrote turns")
     harvest.add_argument(
+        "--no-content-checks", action="store_true", help="keep role-plays whose turns the content checks find off task"
+    )
+    harvest.add_argument(
         "--marks", type=Path, help="a reviewer's keep/drop marks (rolecall view --review): drop, or keep past the floor"
     )
     harvest.add_argument("--quiet", action="store_true", help="no summary, only problems")
@@ -176,6 +182,24 @@ def _add_data_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     stats = commands.add_parser("stats", help="counts and distributions over transcripts")
     stats.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
     stats.add_argument("--plot", type=Path, help="write the distributions to FILE.html or FILE.png")
+
+
+def _add_eval_command(commands: argparse._SubParsersAction[_Parser]) -> None:
+    evaluate = commands.add_parser("eval", help="hold the evaluation suite and score what the turns say")
+    evaluate.add_argument(
+        "spec", nargs="?", help="settings to hold every role-play under (a spec without roles or task)"
+    )
+    evaluate.add_argument("--suite", type=Path, help="a suite of one's own (default: rolecall's, see the README)")
+    evaluate.add_argument("--limit", type=int, help="hold only the suite's first N role-plays")
+    evaluate.add_argument("--out", type=Path, help="folder for the transcripts and eval.json (rerun to resume)")
+    evaluate.add_argument("--json", type=Path, help="also write the scorecard to this file")
+    evaluate.add_argument("--label", help="the configuration's name in the scorecard")
+    evaluate.add_argument("--max-turns", type=int, help="instructions per role-play (default: the suite's)")
+    evaluate.add_argument("--json-turns", action=argparse.BooleanOptionalAction, help="decode turns under JSON Schemas")
+    evaluate.add_argument("--guards", action=argparse.BooleanOptionalAction, help="the guards on (default) or off")
+    evaluate.add_argument("--concurrency", type=int, help="role-plays in flight (default 8; 2 on the embedded model)")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress, only the scorecard")
+    _model_options(evaluate)
 
 
 def _model_options(parser: argparse.ArgumentParser) -> None:
@@ -403,6 +427,7 @@ def cmd_harvest(args: argparse.Namespace, console: Console) -> int:
         min_score=args.min_score,
         tools_ok=args.tools_ok,
         human=not args.no_human,
+        content=not args.no_content_checks,
     )
     marks = {id: mark.verdict for id, mark in read_marks(args.marks).items()} if args.marks else {}
     options = HarvestOptions(
@@ -517,6 +542,52 @@ def cmd_view(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_eval(args: argparse.Namespace, console: Console) -> int:
+    suite = load_suite(args.suite).first(args.limit)
+    overrides = overrides_from(args.spec) if args.spec else {}
+    if args.max_turns is not None:
+        overrides["max_turns"] = args.max_turns
+    if args.json_turns is not None:
+        overrides["assist"] = {**overrides.get("assist", {}), "json_turns": args.json_turns}
+    if args.guards is False:
+        overrides["guards"] = {"enabled": False}
+    spec = suite.spec_for(suite.roleplays[0], overrides)
+    endpoint = resolve_endpoint(
+        base_url=args.base_url, model=args.model, spec_base_url=spec.base_url, spec_model=spec.model
+    )
+    if args.json is not None:
+        _check_writable(args.json)
+    if not args.quiet and endpoint.is_embedded:
+        console.print("[dim]no endpoint configured: starting the embedded SmolLM2-135M model…[/dim]")
+
+    def done(transcript: Transcript) -> None:
+        if not args.quiet:
+            ending = transcript.termination.reason if transcript.termination else transcript.status
+            console.print(f"[dim]{transcript.agents[0].role} / {transcript.agents[1].role}: {ending}[/dim]")
+
+    with open_model(endpoint) as model:
+        label = args.label or eval_label(spec.settings().for_model(model)[0])
+        out = args.out or Path("rolecall-eval") / f"{model.name}-{label}".replace("/", "_")
+        evaluation = Evaluation(suite, overrides, out, label)
+        concurrency = args.concurrency or (EMBEDDED_CONCURRENCY if model.embedded else DEFAULT_CONCURRENCY)
+        card = asyncio.run(_run_eval(evaluation, model, concurrency, done))
+    console.print(render_scorecard(card))
+    result = json.loads((out / "eval.json").read_text(encoding="utf-8"))
+    if args.json is not None:
+        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    console.print(f"[dim]{out}: {card.conversations} transcripts and eval.json[/dim]")
+    return EXIT_OK if card.endings["failed"] == 0 else EXIT_FAILED
+
+
+async def _run_eval(
+    evaluation: Evaluation, model: ChatModel, concurrency: int, done: Callable[[Transcript], None]
+) -> Scorecard:
+    try:
+        return await evaluation.hold(model, concurrency=concurrency, on_done=done)
+    finally:
+        await model.aclose()
+
+
 def cmd_schema(args: argparse.Namespace, console: Console) -> int:
     print(json.dumps(json_schema(), indent=2))
     return EXIT_OK
@@ -548,6 +619,7 @@ _COMMANDS = {
     "batch": cmd_batch,
     "harvest": cmd_harvest,
     "stats": cmd_stats,
+    "eval": cmd_eval,
     "schema": cmd_schema,
     "view": cmd_view,
     "serve": cmd_serve,

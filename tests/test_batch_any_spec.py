@@ -55,7 +55,7 @@ def responder(request: dict[str, object]) -> str:
         return (
             "<TASK_DONE>"
             if last.startswith("Solution:")
-            else f"Instruction: do part {len(messages)} of {seed}\nInput: None"
+            else f"Instruction: do part {len(messages)} of {seed} of the pages\nInput: None"
         )
     if "You lead the team" in system:
         return "<TASK_DONE>" if spoken >= 2 else f"We start with requirement {spoken + 1} of {seed}: count every word."

@@ -195,7 +195,13 @@ def valid_record(number: int) -> Transcript:
             Message(
                 index=0, turn=1, speaker="Trader", role="user", content=f"Instruction: write {marker}\nInput: None"
             ),
-            Message(index=1, turn=1, speaker="Coder", role="assistant", content=f"Solution: {marker} is written out."),
+            Message(
+                index=1,
+                turn=1,
+                speaker="Coder",
+                role="assistant",
+                content=f"Solution: {marker} is written out in full, with tests.",
+            ),
             Message(index=2, turn=2, speaker="Trader", role="user", content="<TASK_DONE>"),
         ],
         termination=Termination(reason="task_done", turn=2),

@@ -32,7 +32,11 @@ TOPICS = [
 def roleplay(task: str = "Develop a trading bot", *, variant: int = 0, **options: object) -> Transcript:
     """A finished two-turn role-play whose wording depends on ``variant``."""
     topic_a, topic_b = TOPICS[variant % len(TOPICS)], TOPICS[(variant + 1) % len(TOPICS)]
-    user = [f"Instruction: design {topic_a}\nInput: None", f"Instruction: now add {topic_b}\nInput: None", DONE]
+    user = [
+        f"Instruction: design the bot's {topic_a}\nInput: None",
+        f"Instruction: now add {topic_b} to the bot\nInput: None",
+        DONE,
+    ]
     assistant = [
         f"Solution: here is the design for {topic_a}, step by step, variant {variant}.\nNext request.",
         f"Solution: {topic_b} is added, with tests and notes, variant {variant}.\nNext request.",
@@ -279,8 +283,8 @@ def test_malformed_lines_are_reported_counted_and_skipped(tmp_path: Path, capsys
 def test_a_resumed_conversation_supersedes_its_parent(tmp_path: Path) -> None:
     parent = roleplay(variant=0, max_turns=1)
     child = RolePlay.resume(
-        parent, user_model=ScriptedModel(["Instruction: finish\nInput: None", DONE]),
-        assistant_model=ScriptedModel(["Solution: finished with care.\nNext request."]), max_turns=3,
+        parent, user_model=ScriptedModel(["Instruction: finish the bot with a test of its rules\nInput: None", DONE]),
+        assistant_model=ScriptedModel(["Solution: the test covers every trading rule.\nNext request."]), max_turns=3,
     ).run()  # fmt: skip
     source = write(tmp_path / "in.jsonl", [parent, child])
     report = harvest([source], tmp_path / "out", HarvestOptions())

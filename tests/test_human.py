@@ -159,7 +159,8 @@ def test_human_critic_picks_and_reviews() -> None:
 def test_floor_drops_human_turns_on_request(tmp_path: Path) -> None:
     typist = Typist([INSTRUCTION, "<TASK_DONE>"])
     transcript = RolePlay(
-        "Build a bot", assistant_role="Programmer", user_role="Trader", person=typist.person("user"),
+        "Build a bot that trades on live prices", assistant_role="Programmer", user_role="Trader",
+        person=typist.person("user"),
         assistant_model=ScriptedModel(["Solution: Polygon.io has a free tier of prices.\nNext request."]),
     ).run()  # fmt: skip
     append(tmp_path / "t.jsonl", transcript)

@@ -188,8 +188,12 @@ Conversations between CAMEL-style role-playing agents, exported for training the
 
 Quality floor: termination reason in {{{", ".join(sorted(floor.reasons))}}}, at least {floor.min_turns} turn(s),
 no guard verdict left standing (flagged or given up), no refusal or empty turn{
-        f", score at least {floor.min_score}" if floor.min_score is not None else ""
-    }{", every tool call valid and run without error (--tools-ok)" if floor.tools_ok else ""}.
+        ", every turn of a role-play on task by the content checks (`content:REASON`: see rolecall's README)"
+        if floor.content
+        else ""
+    }{f", score at least {floor.min_score}" if floor.min_score is not None else ""}{
+        ", every tool call valid and run without error (--tools-ok)" if floor.tools_ok else ""
+    }.
 
 | reason | conversations |
 |---|---|

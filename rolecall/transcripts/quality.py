@@ -2,8 +2,11 @@
 
 Each check returns the reason a conversation is dropped, or None. The reasons are what the
 harvest report and the dataset card count, and what ``--keep-rejected`` writes as
-``filter_reason``. Scores come from a heuristic scorer by default (format kept, substance,
-variety), or from an LLM judge through any configured model, metered and recorded.
+``filter_reason``. Beyond structure, a role-play must pass the content checks turn by turn
+(:mod:`rolecall.transcripts.content`: ``content:off_topic``, ``content:repeated``,
+``content:no_substance``, ``content:done_without_work``, ...). Scores come from a heuristic
+scorer by default (turns on task by content, substance, variety), or from an LLM judge
+through any configured model, metered and recorded.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass, field
 
 from rolecall.models.base import ChatModel, GenerationParams, Usage
 from rolecall.text import body, normalize, refusal, similarity
+from rolecall.transcripts.content import judge
 from rolecall.transcripts.record import HUMAN_MODEL, Transcript
 
 DEFAULT_REASONS = frozenset({"task_done", "graph_complete"})
@@ -29,6 +33,9 @@ class QualityFloor:
     tools_ok: bool = False
     #: Keep conversations in which a person wrote turns (``rolecall run --human``).
     human: bool = True
+    #: Drop role-plays with a turn the content checks find off task (``content:REASON``), and those declared done
+    #: before any real work; off keeps the floor to structure (``harvest --no-content-checks``).
+    content: bool = True
 
     def rejection(self, transcript: Transcript) -> str | None:
         """Why ``transcript`` is dropped, or None when it passes (the score is checked apart)."""
@@ -57,22 +64,31 @@ class QualityFloor:
                 return "empty_turn"
         if refusal("\n".join(message.content for message in transcript.spoken)):
             return "refusal"
+        if self.content:
+            return next((f"content:{judged.reason}" for judged in judge(transcript) if judged.reason), None)
         return None
 
 
 def heuristic_score(transcript: Transcript) -> float:
-    """0..1: the share of turns in format, their substance, and how little they repeat."""
-    messages = [m for m in transcript.spoken if (transcript.done_token or "<TASK_DONE>") not in m.content]
+    """0..1: the share of turns on task by the content checks, their substance, and how little they repeat.
+
+    A society's members are not judged by the role-play's content checks; for them the first
+    part is the share of turns that are not empty.
+    """
+    done_token = transcript.done_token or "<TASK_DONE>"
+    messages = [m for m in transcript.spoken if done_token not in m.content]
     if not messages:
         return 0.0
-    in_format = sum(
-        bool(re.match(r"\s*(instruction|solution)\s*:", m.content, re.IGNORECASE)) or m.role == "assistant"
-        for m in messages
-    ) / len(messages)
+    judged = [verdict for verdict in judge(transcript) if done_token not in verdict.message.content]
+    on_task = (
+        sum(verdict.on_task for verdict in judged) / len(judged)
+        if judged
+        else sum(bool(body(m.content)) for m in messages) / len(messages)
+    )
     substance = sum(min(len(normalize(body(m.content))), 60) / 60 for m in messages) / len(messages)
     repeats = sum(similarity(a.content, b.content) for a, b in zip(messages, messages[2:], strict=False))
     variety = 1 - repeats / max(1, len(messages) - 2)
-    return round((in_format + substance + variety) / 3, 4)
+    return round((on_task + substance + variety) / 3, 4)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from rolecall.errors import SpecError
 from rolecall.secrets import write_text
+from rolecall.transcripts.content import real_work
 from rolecall.transcripts.record import Transcript
 
 
@@ -53,7 +54,7 @@ class CorpusStats:
         else:
             self.cost_usd += usage.cost_usd
         self.turns.append(transcript.messages[-1].turn if transcript.messages else 0)
-        self.reasons[transcript.termination.reason if transcript.termination else "unfinished"] += 1
+        self.reasons[ending(transcript)] += 1
         for event in transcript.events:
             extra = event.model_extra or {}
             if event.kind == "guard":
@@ -70,6 +71,15 @@ class CorpusStats:
     def calls_per_turn(self) -> float:
         """Tool calls per turn in which tools were called."""
         return sum(self.tool_calls.values()) / self.calling_turns if self.calling_turns else 0.0
+
+
+def ending(transcript: Transcript) -> str:
+    """How a conversation ended; a role-play declared done before any solution did real work is not a success."""
+    reason = transcript.termination.reason if transcript.termination else "unfinished"
+    kinds = {agent.kind for agent in transcript.agents}
+    if reason in ("task_done", "graph_complete") and {"user", "assistant"} <= kinds and not real_work(transcript):
+        return f"{reason}_without_work"
+    return reason
 
 
 def collect(transcripts: Iterable[Transcript]) -> CorpusStats:

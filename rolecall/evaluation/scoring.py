@@ -1,0 +1,183 @@
+"""Scoring an evaluation: how many turns were on task, first drafts and final turns, over the same slots.
+
+Each role-play of a suite gives each side ``max_turns`` slots, whatever happens in it, so
+every configuration is divided by the same turns. A slot holds the turn written there:
+
+* its **first draft** is what the model wrote before any re-ask: the text a guard rejected
+  (kept in the guard event), the reply a critic sent back, or the critic's first candidate;
+  when nothing objected, the accepted reply itself;
+* its **final turn** is the reply that entered the transcript (a slot whose drafts a guard
+  gave up on has none, and counts as off task).
+
+Both are judged by the content checks (:mod:`rolecall.transcripts.content`). Slots left
+after the conversation ended count as on task when it ended in success (done, or the graph
+complete, after a solution did real work) and as off task otherwise, named by the ending.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from rolecall.transcripts.content import Reading, answers, problem
+from rolecall.transcripts.record import Transcript
+
+SIDES = {"user": "instructor", "assistant": "executor"}
+SUCCESS_REASONS = ("task_done", "graph_complete")
+
+
+@dataclass
+class SideScore:
+    """One side's slots: how many were on task, first drafts and final turns, and why the others were not."""
+
+    slots: int = 0
+    written: int = 0  # slots with a turn written in them
+    first_on: int = 0
+    final_on: int = 0
+    first_off: Counter[str] = field(default_factory=Counter)
+    final_off: Counter[str] = field(default_factory=Counter)
+
+    def add(self, first: str | None, final: str | None) -> None:
+        """One slot: the reasons its first draft and its final turn were off task (None when on task)."""
+        self.slots += 1
+        self.first_on += first is None
+        self.final_on += final is None
+        if first is not None:
+            self.first_off[first] += 1
+        if final is not None:
+            self.final_off[final] += 1
+
+    def share(self, which: str) -> float:
+        on = self.first_on if which == "first" else self.final_on
+        return on / self.slots if self.slots else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "slots": self.slots,
+            "written": self.written,
+            "first_draft_on_task": self.first_on,
+            "final_on_task": self.final_on,
+            "first_draft_share": round(self.share("first"), 4),
+            "final_share": round(self.share("final"), 4),
+            "first_draft_off": dict(self.first_off.most_common()),
+            "final_off": dict(self.final_off.most_common()),
+        }
+
+
+@dataclass
+class Scorecard:
+    """What one configuration scored over a suite."""
+
+    label: str
+    sides: dict[str, SideScore] = field(default_factory=lambda: {name: SideScore() for name in SIDES.values()})
+    conversations: int = 0
+    successes: int = 0
+    endings: Counter[str] = field(default_factory=Counter)
+    reasks: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    minutes: float = 0.0
+
+    @property
+    def turns(self) -> int:
+        return sum(side.written for side in self.sides.values())
+
+    @property
+    def reasks_per_turn(self) -> float:
+        return self.reasks / self.turns if self.turns else 0.0
+
+    def share(self, which: str) -> float:
+        """The share of all slots, both sides, on task (``which``: "first" or "final")."""
+        slots = sum(side.slots for side in self.sides.values())
+        on = sum(side.first_on if which == "first" else side.final_on for side in self.sides.values())
+        return on / slots if slots else 0.0
+
+    def add(self, transcript: Transcript, max_turns: int) -> None:
+        """Score one conversation of the suite, held with ``max_turns`` turns per side."""
+        self.conversations += 1
+        self.prompt_tokens += transcript.usage.prompt_tokens
+        self.completion_tokens += transcript.usage.completion_tokens
+        reason = transcript.termination.reason if transcript.termination else transcript.status
+        self.reasks += reasks(transcript)
+        slots = _slots(transcript)
+        worked = any(final is None for side, _, final in slots if side == "assistant")
+        success = transcript.status == "ok" and reason in SUCCESS_REASONS and worked
+        self.successes += success
+        self.endings[reason if success or reason not in SUCCESS_REASONS else f"{reason}_without_work"] += 1
+        for side, name in SIDES.items():
+            score = self.sides[name]
+            held = [(first, final) for kind, first, final in slots if kind == side][:max_turns]
+            score.written += len(held)
+            for first, final in held:
+                score.add(first, final)
+            for _ in range(max_turns - len(held)):
+                left = None if success else f"ended:{reason}"
+                score.add(left, left)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "conversations": self.conversations,
+            "successes": self.successes,
+            "first_draft_share": round(self.share("first"), 4),
+            "final_share": round(self.share("final"), 4),
+            "sides": {name: side.to_dict() for name, side in self.sides.items()},
+            "endings": dict(self.endings.most_common()),
+            "reasks": self.reasks,
+            "reasks_per_turn": round(self.reasks_per_turn, 4),
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "minutes": round(self.minutes, 2),
+        }
+
+
+def reasks(transcript: Transcript) -> int:
+    """How often an agent was asked again: a guard's ``reask`` verdicts, less the last one of each turn the guard
+    then gave up on (recorded as a ``stop`` without a draft of its own)."""
+    verdicts: list[dict[str, Any]] = [(event.model_extra or {}) for event in transcript.events if event.kind == "guard"]
+    given_up = sum(1 for extra in verdicts if extra.get("action") == "stop" and "rejected" not in extra)
+    return sum(1 for extra in verdicts if extra.get("action") == "reask") - given_up
+
+
+def first_drafts(transcript: Transcript) -> dict[tuple[int, str], str]:
+    """The first draft of each (turn, speaker) that something objected to, from the events that kept it."""
+    drafts: dict[tuple[int, str], str] = {}
+    for event in transcript.events:
+        extra = event.model_extra or {}
+        speaker = extra.get("speaker")
+        if not isinstance(speaker, str):
+            continue
+        text: Any = None
+        rejecting = event.kind == "guard" and extra.get("action") in ("reask", "stop")
+        if rejecting or (event.kind == "critic" and extra.get("mode") == "review"):
+            text = extra.get("rejected")
+        elif event.kind == "critic" and extra.get("mode") == "pick" and extra.get("candidates"):
+            text = extra["candidates"][0]
+        if isinstance(text, str):
+            drafts.setdefault((event.turn, speaker), text)
+    return drafts
+
+
+def _slots(transcript: Transcript) -> list[tuple[str, str | None, str | None]]:
+    """(side, first draft's reason, final turn's reason) of every turn written, in order."""
+    drafts = first_drafts(transcript)
+    reading = Reading.of(transcript)
+    done_token = transcript.done_token or "<TASK_DONE>"
+    slots: list[tuple[str, str | None, str | None]] = []
+    for message in answers(transcript):
+        side = reading.side(message.speaker)
+        if side not in SIDES:
+            continue
+        context = reading.context()
+        final = problem(message.content, side, context, done_token)
+        draft = drafts.pop((message.turn, message.speaker), None)
+        first = final if draft is None or draft == message.content else problem(draft, side, context, done_token)
+        slots.append((side, first, final))
+        reading.advance(message.content, side, final, done_token)
+    # drafts no reply was accepted for: the turn a guard gave up on ends the conversation
+    for (_, speaker), draft in drafts.items():
+        side = reading.side(speaker)
+        if side in SIDES:
+            slots.append((side, problem(draft, side, reading.context(), done_token), "gave_up"))
+    return slots
