@@ -12,7 +12,8 @@ $(STAMP): pyproject.toml
 	command -v chromium >/dev/null 2>&1 || $(MAKE) chromium
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,local,mcp]'
+	# torch pinned to the CPU build this machine keeps on disk; the train extra admits any torch>=2.4
+	$(BIN)/python -m pip install --quiet 'torch==2.13.0' -e '.[dev,local,mcp,train]'
 	touch $(STAMP)
 
 demo: install

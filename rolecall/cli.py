@@ -30,7 +30,7 @@ from rolecall.evaluation.report import render as render_scorecard
 from rolecall.live import LiveReply
 from rolecall.models.base import ChatModel
 from rolecall.models.endpoint import open_model, resolve_endpoint
-from rolecall.models.local import LocalServer
+from rolecall.models.local import LOCAL_MODEL_NAME, LocalServer
 from rolecall.roleplay import RolePlay
 from rolecall.secrets import ScrubbingFilter, clean
 from rolecall.spec import SocietySpec, Spec, load_spec, parse_spec
@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--grammar-first", action=argparse.BooleanOptionalAction, default=True,
         help="under a JSON Schema, check the grammar on each drawn token before the whole vocabulary (default: on)",
     )  # fmt: skip
+    serve.add_argument("--gguf", type=Path, help="serve this model file instead (a fine-tuned SmolLM2, say)")
+    serve.add_argument("--name", help="the model name the server answers to (default: the file's name)")
     return parser
 
 
@@ -596,12 +598,16 @@ def cmd_schema(args: argparse.Namespace, console: Console) -> int:
 def cmd_serve(args: argparse.Namespace, console: Console) -> int:
     if args.threads is not None and not 1 <= args.threads <= 1024:
         raise SpecError(f"--threads {args.threads}: give a number of threads from 1 to 1024")
+    if args.gguf is not None and not args.gguf.is_file():
+        raise SpecError(f"--gguf {args.gguf}: no such file")
+    name = args.name or (args.gguf.stem if args.gguf is not None else LOCAL_MODEL_NAME)
     server = LocalServer(
-        port=args.port, prompt_cache=args.prompt_cache, threads=args.threads, grammar_first=args.grammar_first
-    )
+        port=args.port, prompt_cache=args.prompt_cache, threads=args.threads, grammar_first=args.grammar_first,
+        gguf=args.gguf, name=name,
+    )  # fmt: skip
     server.start()
     try:
-        console.print(f"serving SmolLM2-135M-Instruct at {server.base_url} (Ctrl-C to stop)")
+        console.print(f"serving {name} at {server.base_url} (Ctrl-C to stop)")
         console.print(f"[dim]OPENAI_BASE_URL={server.base_url} rolecall run …[/dim]")
         server.wait()
     except KeyboardInterrupt:

@@ -88,6 +88,8 @@ class LocalServer:
         threads: int | None = None,
         batch_tokens: int = 64,
         grammar_first: bool = True,
+        gguf: Path | None = None,
+        name: str = LOCAL_MODEL_NAME,
     ) -> None:
         """``prompt_cache`` keeps the evaluated state of each prompt (llama-cpp-python's RAM cache, found by
         longest matching prefix), so agents that alternate each resume from their own last state instead of
@@ -95,7 +97,8 @@ class LocalServer:
         evaluation batch: 64 evaluates prompts as fast as 512 here, and every saved state carries a logits
         buffer of that many rows (49,152 floats each), so a small batch makes saving and restoring states
         cheap; ``grammar_first`` checks a JSON Schema's grammar on each drawn token before running it over
-        the whole vocabulary (see rolecall/models/llama_server.py; bench/embedded.py has the measurements)."""
+        the whole vocabulary (see rolecall/models/llama_server.py; bench/embedded.py has the measurements);
+        ``gguf`` serves another model file (a fine-tuned SmolLM2, say) under the model name ``name``."""
         self.host = host
         self.port = port or free_port()
         self.n_ctx = n_ctx
@@ -104,6 +107,8 @@ class LocalServer:
         self.threads = threads or max(1, os.cpu_count() or 1)
         self.batch_tokens = batch_tokens
         self.grammar_first = grammar_first
+        self.gguf = gguf
+        self.name = name
         self._process: subprocess.Popen[bytes] | None = None
         self._log_file: tempfile._TemporaryFileWrapper[bytes] | None = None
 
@@ -117,8 +122,8 @@ class LocalServer:
             raise LocalModelError(f"no endpoint configured and llama-cpp-python is missing: {_HOW_TO_FIX}")
         return [
             sys.executable, "-m", "rolecall.models.llama_server",
-            "--model", str(model_file()),
-            "--model_alias", LOCAL_MODEL_NAME,
+            "--model", str(self.gguf or model_file()),
+            "--model_alias", self.name,
             "--host", self.host,
             "--port", str(self.port),
             "--n_ctx", str(self.n_ctx),
