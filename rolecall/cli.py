@@ -565,7 +565,8 @@ def cmd_eval(args: argparse.Namespace, console: Console) -> int:
     def done(transcript: Transcript) -> None:
         if not args.quiet:
             ending = transcript.termination.reason if transcript.termination else transcript.status
-            console.print(f"[dim]{transcript.agents[0].role} / {transcript.agents[1].role}: {ending}[/dim]")
+            roles = {agent.kind: agent.role for agent in transcript.agents}
+            console.print(f"[dim]{roles.get('assistant')} / {roles.get('user')}: {ending}[/dim]")
 
     with open_model(endpoint) as model:
         label = args.label or eval_label(spec.settings().for_model(model)[0])

@@ -26,6 +26,8 @@ CHATML_TEMPLATE = (
     "{% else %}{{ message['content'] + '<|im_end|>' }}{% endif %}{{ '\n' }}{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
+#: The same ChatML for serving: llama.cpp's template engine knows no ``{% generation %}``.
+CHATML_SERVING_TEMPLATE = CHATML_TEMPLATE.replace("{% generation %}", "").replace("{% endgeneration %}", "")
 _SHAREGPT_ROLES = {"system": "system", "human": "user", "gpt": "assistant", "observation": "tool"}
 
 
@@ -56,9 +58,13 @@ def smollm2(layers: int | None = None) -> tuple[Any, Any]:
         config.num_hidden_layers = layers
         return AutoModelForCausalLM.from_config(config), tokenizer
     model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name)
+    # The weights are plain float32 now; the flag transformers sets for a GGUF would stop full fine-tuning,
+    # and a saved copy would claim a quantization the converter back to GGUF cannot read.
     for flag in ("is_quantized", "hf_quantizer", "quantization_method"):
         if hasattr(model, flag):
             setattr(model, flag, False if flag == "is_quantized" else None)
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
     return model, tokenizer
 
 

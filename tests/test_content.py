@@ -34,6 +34,8 @@ AFTER_ONE = Context(
         ("Instruction: The weather in Paris is nice today.\nInput: None", START, "off_topic"),
         ("Instruction: Here is the bot: ```python\nprint(1)\n```\nInput: None", START, "solves"),
         ("Instruction: The task is done.\nInput: None", AFTER_ONE, "status"),
+        ("Instruction: Your task is already completed; give the next instruction.\nInput: None", AFTER_ONE, "status"),
+        ("Instruction: Not done yet\nInput: Just started", AFTER_ONE, "status"),
         (f"Instruction: {ASKED}\nInput: None", AFTER_ONE, "repeated"),
         ("Instruction: Develop a trading bot for the stock market.\nInput: None", START, "restates_task"),
         ("Instruction:  \nInput: None", START, "empty"),
@@ -94,6 +96,7 @@ def test_good_later_instructions_pass(reply: str) -> None:
         "list, one per trading day.\nNext request.",
         "Solution: I will use pandas: read the CSV of daily prices, keep the Close column and return it as a "
         "Series indexed by date, so the bot can compute moving averages from it.\nNext request.",
+        "Solution: You can use pandas: read the daily prices, keep the Close column and return it.\nNext request.",
     ],
 )
 def test_good_solutions_pass(reply: str) -> None:

@@ -196,3 +196,17 @@ def test_grammar_first_sampling_keeps_every_reply_in_the_schema() -> None:
     assert len(drawn) == 4
     assert sum(sampler.fallbacks for sampler in drawn) > 0  # prose asked for: the grammar had to step in
     assert sum(sampler.draws for sampler in drawn) > sum(sampler.fallbacks for sampler in drawn)
+
+
+def test_eval_on_the_embedded_model_scores_every_slot(tmp_path: Path) -> None:
+    out, card = tmp_path / "eval", tmp_path / "card.json"
+    args = ["eval", "--limit", "2", "--max-turns", "1", "--out", str(out), "--json", str(card), "--quiet"]
+    assert main(args) == 0
+    result = json.loads(card.read_text())
+    assert result["model"] == LOCAL_MODEL_NAME and result["label"] == "guards+json"  # the embedded defaults
+    sides = result["scorecard"]["sides"]
+    for side in sides.values():
+        assert side["slots"] == 2
+        assert side["first_draft_on_task"] + sum(side["first_draft_off"].values()) == 2
+        assert side["final_on_task"] + sum(side["final_off"].values()) == 2
+    assert len(read(out / "conversations.jsonl")) == 2

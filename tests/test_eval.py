@@ -12,7 +12,7 @@ import pytest
 
 from rolecall.cli import main
 from rolecall.errors import SpecError
-from rolecall.evaluation import Evaluation, load_suite
+from rolecall.evaluation import Evaluation, eval_label, load_suite
 from rolecall.evaluation.scoring import reasks
 from rolecall.models.base import ChatMessage
 from rolecall.testing import FakeOpenAIServer, FunctionModel
@@ -161,3 +161,11 @@ def test_a_spec_may_not_give_roles_or_tasks(tmp_path: Path, capsys: pytest.Captu
     spec.write_text("task: something\nmax_turns: 2\n", encoding="utf-8")
     assert main(["eval", str(spec), "--base-url", "http://127.0.0.1:9/v1", "--model", "m"]) == 2
     assert "the suite gives" in capsys.readouterr().err
+
+
+def test_the_label_says_what_a_configuration_turns_on() -> None:
+    suite = load_suite()
+    spec = suite.spec_for(suite.roleplays[0], {"guards": {"enabled": False}, "assist": {"few_shot": True}})
+    assert eval_label(spec.settings()) == "no-guards+few-shot"
+    spec = suite.spec_for(suite.roleplays[0], {"assist": {"json_turns": True}, "critic": {"mode": "pick"}})
+    assert eval_label(spec.settings()) == "guards+json+critic-pick"

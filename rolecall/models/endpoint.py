@@ -77,7 +77,7 @@ def open_model(
             timeout=timeout,
         )
         if model.name == LOCAL_MODEL_NAME:  # the embedded model served elsewhere (`rolecall serve`)
-            _as_embedded(model, LocalServer.DEFAULT_N_CTX)
+            as_embedded(model, LocalServer.DEFAULT_N_CTX)
         yield model
         return
     with LocalServer() as server:
@@ -88,10 +88,10 @@ def open_model(
             max_attempts=max_attempts,
             timeout=timeout,
         )
-        yield _as_embedded(model, server.n_ctx)
+        yield as_embedded(model, server.n_ctx)
 
 
-def _as_embedded(model: OpenAIChatModel, context_window: int) -> OpenAIChatModel:
+def as_embedded(model: OpenAIChatModel, context_window: int) -> OpenAIChatModel:
     """Mark ``model`` as the embedded SmolLM2 on llama.cpp: its window, its schema style, its defaults."""
     model.context_window = context_window
     model.schema_style = "json_object"  # llama-cpp-python's server takes a schema inside json_object

@@ -65,8 +65,14 @@ _STATUS = re.compile(
     r"(done|complete|completed|finished|accomplished)\b[\s.!]*$",
     re.IGNORECASE,
 )
+#: The status an instruction may report anywhere in it ("your task is already completed", "not done yet").
+_STATUS_IN_INSTRUCTION = re.compile(
+    r"\b(is|are|has been|have been) (already |now |not )?(yet )?(done|complete|completed|finished)\b|\bnot done yet\b",
+    re.IGNORECASE,
+)
+#: An executor delegating the work back ("you should ...", "can you ..."); advice ("you can use X") is work.
 _ASKS_OTHER = re.compile(
-    r"^(you (should|need to|must|have to|can|could|will|write|do|give|provide|tell|send|make|create)|"
+    r"^(you (should|need to|must|have to|write|do|give|provide|tell|send|make|create)\b|"
     r"please (write|provide|give|tell|send|make|create|do|share|explain)|can you|could you|would you|"
     r"give me|tell me|send me|provide me|show me)\b",
     re.IGNORECASE,
@@ -136,7 +142,7 @@ def instruction_problem(text: str, context: Context, done_token: str) -> str | N
         return "empty"
     if _ANY_SOLUTION.search(text) or "```" in field_text or _SOLVING.match(field_text):
         return "solves"
-    if _status(field_text):
+    if _status(field_text) or _STATUS_IN_INSTRUCTION.search(field_text):
         return "status"
     if any(similarity(field_text, earlier) >= REPEAT_SIMILARITY for earlier in context.instructions):
         return "repeated"
