@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint fuzz bench chromium clean
+.PHONY: install demo test lint fuzz bench on-task self-improve chromium clean
 
 install: $(STAMP)
 
@@ -30,12 +30,18 @@ test: lint
 fuzz: install  # the property tests of hostile input, 3,000 examples each instead of CI's 25
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz.py --hypothesis-show-statistics
 
-bench: install .venv-camel/.installed  # a few minutes; bench/on_task.py, bench/embedded.py, bench/tools_embedded.py run apart
+bench: install .venv-camel/.installed  # a few minutes; bench/embedded.py and bench/tools_embedded.py run apart; see on-task, self-improve
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/task_graph.py
 	$(BIN)/python bench/harvest.py
 	$(BIN)/python bench/batch.py
 	$(BIN)/python bench/viewer.py
+
+on-task: install  # about 15 minutes: rolecall eval on the embedded model, guards with and without JSON turns
+	$(BIN)/python bench/on_task.py --configs guards+json,guards
+
+self-improve: install  # about an hour on two cores: docs/self_improve.md
+	$(BIN)/python bench/self_improve.py
 
 # CAMEL, the baseline bench/overhead.py compares with, in an environment of its own (its mcp pin differs).
 .venv-camel/.installed:

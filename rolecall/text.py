@@ -49,6 +49,17 @@ def similarity(a: str, b: str) -> float:
     return len(grams_a & grams_b) / len(grams_a | grams_b)
 
 
+def containment(part: str, whole: str) -> float:
+    """The share of ``part``'s word bigrams (words, for very short texts) found in ``whole``, 0..1."""
+    words_part, words_whole = normalize(part), normalize(whole)
+    if not words_part:
+        return 0.0
+    n = 2 if len(words_part) > 3 else 1
+    grams_part = {tuple(words_part[i : i + n]) for i in range(len(words_part) - n + 1)}
+    grams_whole = {tuple(words_whole[i : i + n]) for i in range(len(words_whole) - n + 1)}
+    return len(grams_part & grams_whole) / len(grams_part)
+
+
 def is_pleasantry(text: str) -> bool:
     """A reply made of thanks and goodbyes with no work in it."""
     words = normalize(text.replace("Next request.", ""))

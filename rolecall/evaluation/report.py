@@ -32,7 +32,7 @@ def render(card: Scorecard) -> RenderableType:
     facts.add_row("endings", summary(card.endings))
     facts.add_row("re-asks per turn", f"{card.reasks_per_turn:.2f} ({card.reasks} in all)")
     facts.add_row("tokens", f"{card.prompt_tokens:,} prompt, {card.completion_tokens:,} completion")
-    facts.add_row("minutes", f"{card.minutes:.1f}")
+    facts.add_row("minutes", f"{card.minutes:.1f} ({card.conversation_minutes:.1f} conversation-minutes)")
     return Group(shares, reasons, facts)
 
 
@@ -40,7 +40,7 @@ def markdown(cards: Sequence[Scorecard]) -> str:
     """Scorecards side by side as Markdown: shares, then endings, then reasons."""
     lines = [
         "| configuration | first drafts on task: instructor / executor / both | final turns on task: "
-        "instructor / executor / both | succeeded | re-asks per turn | tokens | minutes |",
+        "instructor / executor / both | succeeded | re-asks per turn | tokens | conversation-minutes |",
         "|---|---|---|---|---|---|---|",
     ]
     for card in cards:
@@ -49,7 +49,8 @@ def markdown(cards: Sequence[Scorecard]) -> str:
             f"| {card.label} | {_share(instructor, 'first')} / {_share(executor, 'first')} / "
             f"**{100 * card.share('first'):.0f}%** | {_share(instructor, 'final')} / {_share(executor, 'final')} / "
             f"**{100 * card.share('final'):.0f}%** | {card.successes}/{card.conversations} | "
-            f"{card.reasks_per_turn:.2f} | {card.prompt_tokens + card.completion_tokens:,} | {card.minutes:.1f} |"
+            f"{card.reasks_per_turn:.2f} | {card.prompt_tokens + card.completion_tokens:,} | "
+            f"{card.conversation_minutes:.1f} |"
         )
     endings = sorted(set().union(*(card.endings for card in cards)))
     lines += ["", "| configuration | " + " | ".join(endings) + " |", "|---|" + "---|" * len(endings)]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from rolecall.transcripts.content import Reading, answers, problem
@@ -77,7 +78,8 @@ class Scorecard:
     reasks: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    minutes: float = 0.0
+    minutes: float = 0.0  # wall clock of the runs that held the suite
+    conversation_minutes: float = 0.0  # the conversations' own durations, summed (whatever the concurrency)
 
     @property
     def turns(self) -> int:
@@ -98,6 +100,7 @@ class Scorecard:
         self.conversations += 1
         self.prompt_tokens += transcript.usage.prompt_tokens
         self.completion_tokens += transcript.usage.completion_tokens
+        self.conversation_minutes += _duration(transcript) / 60
         reason = transcript.termination.reason if transcript.termination else transcript.status
         self.reasks += reasks(transcript)
         slots = _slots(transcript)
@@ -129,7 +132,16 @@ class Scorecard:
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "minutes": round(self.minutes, 2),
+            "conversation_minutes": round(self.conversation_minutes, 2),
         }
+
+
+def _duration(transcript: Transcript) -> float:
+    """Seconds from a conversation's start to its end (0 when it has no end)."""
+    if transcript.finished_at is None:
+        return 0.0
+    started = datetime.fromisoformat(transcript.created_at.replace("Z", "+00:00"))
+    return max(0.0, (datetime.fromisoformat(transcript.finished_at.replace("Z", "+00:00")) - started).total_seconds())
 
 
 def reasks(transcript: Transcript) -> int:

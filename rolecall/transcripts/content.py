@@ -18,9 +18,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from rolecall.text import INSTRUCTION, PROMISE, SOLUTION, body, instruction_text, normalize, similarity
+from rolecall.text import INSTRUCTION, PROMISE, SOLUTION, body, containment, instruction_text, normalize
 from rolecall.transcripts.record import Message, Transcript
 
 #: Each reason a turn is off task, and what it means (the eval's and the harvest report's vocabulary).
@@ -42,9 +43,11 @@ REASONS: dict[str, str] = {
 MIN_SOLUTION_WORDS = 5
 #: A reply opening with "I will ..." of at most this many words is a promise.
 PROMISE_WORDS = 20
-REPEAT_SIMILARITY = 0.75
-TASK_SIMILARITY = 0.5
-COPY_SIMILARITY = 0.6
+#: How much of an instruction may come from an earlier one, or from the task, before it only repeats it; and how
+#: much of a solution may come from the instruction (its input included) before it only copies it.
+REPEAT_CONTAINMENT = 0.7
+TASK_CONTAINMENT = 0.6
+COPY_CONTAINMENT = 0.7
 
 _STOPWORDS = frozenset(
     "a an the and or but if then so of to in on at by for with from as into onto about over under up down out "
@@ -94,10 +97,14 @@ def solution_field(text: str) -> str:
     return _NEXT_REQUEST.sub("", rest).strip()
 
 
-def topic_words(text: str) -> set[str]:
-    """The content words of ``text``, cut to five letters so that 'bicycle' and 'bicycles' meet."""
+@lru_cache(maxsize=4096)
+def topic_words(text: str) -> frozenset[str]:
+    """The content words of ``text``, cut to five letters so that 'bicycle' and 'bicycles' meet.
+
+    Cached: a conversation's task and roles are read again for every one of its turns.
+    """
     words = (word.removesuffix("'s").strip("'") for word in normalize(text))
-    return {word[:5] for word in words if len(word) > 2 and word not in _STOPWORDS}
+    return frozenset(word[:5] for word in words if len(word) > 2 and word not in _STOPWORDS)
 
 
 def _status(text: str) -> bool:
@@ -126,9 +133,11 @@ class Context:
     last_solution: str | None = None
     worked: bool = False  # a solution before this turn did real work
 
-    def topic(self, *exchange: str | None) -> set[str]:
+    def topic(self, *exchange: str | None) -> frozenset[str]:
         """The words a turn may share to be on topic: the task's, the subtasks', the roles' and ``exchange``'s."""
-        return topic_words(" ".join([self.task, *self.subtasks, *self.roles, *(text or "" for text in exchange)]))
+        return frozenset().union(
+            *(topic_words(text) for text in (self.task, *self.subtasks, *self.roles, *exchange) if text)
+        )
 
 
 def instruction_problem(text: str, context: Context, done_token: str) -> str | None:
@@ -144,9 +153,9 @@ def instruction_problem(text: str, context: Context, done_token: str) -> str | N
         return "solves"
     if _status(field_text) or _STATUS_IN_INSTRUCTION.search(field_text):
         return "status"
-    if any(similarity(field_text, earlier) >= REPEAT_SIMILARITY for earlier in context.instructions):
+    if any(containment(field_text, earlier) >= REPEAT_CONTAINMENT for earlier in context.instructions):
         return "repeated"
-    if similarity(field_text, context.task) >= TASK_SIMILARITY:
+    if containment(field_text, context.task) >= TASK_CONTAINMENT:
         return "restates_task"
     known = context.topic(context.last_instruction, context.last_solution)
     if known and not topic_words(text) & known:
@@ -167,7 +176,7 @@ def solution_problem(text: str, context: Context) -> str | None:
         return "promise"
     if _status(field_text):
         return "status"
-    if context.last_instruction and similarity(field_text, context.last_instruction) >= COPY_SIMILARITY:
+    if context.last_instruction and containment(field_text, context.last_instruction) >= COPY_CONTAINMENT:
         return "copies_instruction"
     if len(normalize(field_text)) < MIN_SOLUTION_WORDS:
         return "no_substance"
