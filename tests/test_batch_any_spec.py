@@ -42,6 +42,10 @@ seed: 5
 """
 
 
+PAGE_PARTS = ["the header of the pages with the cover", "a track list with song lengths", "a table of tour dates",
+              "a contact form for bookings", "a short biography of the band", "links to every music shop"]  # fmt: skip
+
+
 def responder(request: dict[str, object]) -> str:
     """Instructor: one instruction per subtask, then done. Executor: a solution. Members: a line each, then done.
 
@@ -55,7 +59,7 @@ def responder(request: dict[str, object]) -> str:
         return (
             "<TASK_DONE>"
             if last.startswith("Solution:")
-            else f"Instruction: do part {len(messages)} of {seed} of the pages\nInput: None"
+            else f"Instruction: for {seed}, write {PAGE_PARTS[len(messages) % len(PAGE_PARTS)]}\nInput: None"
         )
     if "You lead the team" in system:
         return "<TASK_DONE>" if spoken >= 2 else f"We start with requirement {spoken + 1} of {seed}: count every word."
