@@ -42,8 +42,9 @@ seed: 5
 """
 
 
-PAGE_PARTS = ["the header of the pages with the cover", "a track list with song lengths", "a table of tour dates",
-              "a contact form for bookings", "a short biography of the band", "links to every music shop"]  # fmt: skip
+PAGE_PARTS = ["the header of the pages with the album cover", "the album's track list with song lengths",
+              "a table of the album tour dates", "a layout for the album's contact page",
+              "the pages' short biography of the musician", "links to every shop selling the album"]  # fmt: skip
 
 
 def responder(request: dict[str, object]) -> str:
