@@ -41,6 +41,7 @@ on-task: install  # about 15 minutes: rolecall eval on the embedded model, guard
 	$(BIN)/python bench/on_task.py --configs guards+json,guards
 
 self-improve: install  # about an hour on two cores: docs/self_improve.md
+	$(BIN)/python -m pip install --quiet sentencepiece  # llama.cpp's converter back to GGUF imports it
 	$(BIN)/python bench/self_improve.py
 
 # CAMEL, the baseline bench/overhead.py compares with, in an environment of its own (its mcp pin differs).

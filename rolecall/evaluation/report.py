@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 
 from rolecall.evaluation.scoring import Scorecard, SideScore
-from rolecall.transcripts.content import summary
+from rolecall.transcripts.content import REASONS, summary
 
 
 def _share(side: SideScore, which: str) -> str:
@@ -27,13 +27,17 @@ def render(card: Scorecard) -> RenderableType:
     reasons = Table("side", "first drafts off task, by reason", "final turns off task, by reason", show_lines=True)
     for name, side in card.sides.items():
         reasons.add_row(name, summary(side.first_off), summary(side.final_off))
+    seen = set().union(*(side.first_off.keys() | side.final_off.keys() for side in card.sides.values()))
+    legend = Table("reason", "meaning", header_style="dim", style="dim")
+    for name in sorted(seen & REASONS.keys()):
+        legend.add_row(name, REASONS[name])
     facts = Table(show_header=False, box=None)
     facts.add_row("conversations", f"{card.conversations} ({card.successes} succeeded after real work)")
     facts.add_row("endings", summary(card.endings))
     facts.add_row("re-asks per turn", f"{card.reasks_per_turn:.2f} ({card.reasks} in all)")
     facts.add_row("tokens", f"{card.prompt_tokens:,} prompt, {card.completion_tokens:,} completion")
     facts.add_row("minutes", f"{card.minutes:.1f} ({card.conversation_minutes:.1f} conversation-minutes)")
-    return Group(shares, reasons, facts)
+    return Group(shares, reasons, legend, facts)
 
 
 def markdown(cards: Sequence[Scorecard]) -> str:

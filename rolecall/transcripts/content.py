@@ -3,14 +3,14 @@
 The guards keep the protocol's shape; with JSON turns the shape is guaranteed, since
 rendering adds ``Instruction:`` and ``Solution:`` to whatever the fields hold. So these
 checks read the fields themselves: the instruction (up to ``Input:``) and the solution
-(without ``Next request.``). An instruction is off task when it solves, reports status,
-repeats an earlier instruction or the task itself, or shares no word with the task, its
-subtasks, the roles and the last exchange; a solution when it gives instructions, is a promise,
-copies the instruction, only reports status, or has too little in it. (Whether a solution
-answers its instruction is past what a word count can tell: a list of names answers "list
-the data sources" without sharing a word with it.) A done turn is on task
-once a solution did real work. ``rolecall eval`` counts these verdicts and the quality floor
-drops conversations by them; each verdict is a short reason name both report.
+(without ``Next request.``). An instruction is off task when it solves, reports status, is
+mostly an earlier instruction or the task itself, or shares no word with the task, its
+subtasks, the roles and the last exchange; a solution when it gives instructions, is a
+promise, is mostly its instruction, only reports status, or has too little in it. (Whether
+a solution answers its instruction is past what word counts can tell: a list of names
+answers "list the data sources" without sharing a word with it.) A done turn is on task once
+a solution did real work. ``rolecall eval`` counts these verdicts and the quality floor
+drops conversations by them; each verdict is a short reason name (:data:`REASONS`).
 """
 
 from __future__ import annotations
