@@ -2,11 +2,12 @@
 
 1. generate: the embedded SmolLM2-135M holds the role-plays of bench/self_improve_roles.yaml
    (roles and tasks disjoint from the evaluation suite) with the guards and JSON turns on;
-2. harvest: the conversations above the quality floor (content checks included) become TRL
-   conversational rows, from the executor's and from the instructor's side, each row with the
-   plain-text system prompt its turns follow;
-3. train: full fine-tuning of SmolLM2-135M on them with TRL's SFTTrainer, loss on the trained
-   agent's turns only, on the CPU;
+2. harvest: above the quality floor, judged by turn (``--content-checks turns``): each turn on
+   task of a role-play that ended well or ran its turns out becomes a TRL prompt-completion
+   row, from the executor's and from the instructor's side, its prompt the conversation so
+   far under the plain-text system prompt the turns follow;
+3. train: full fine-tuning of SmolLM2-135M on them with TRL's SFTTrainer, loss on the
+   completion only, on the CPU;
 4. convert: the tuned model back to GGUF (llama.cpp's converter, from the llama-cpp-python
    source distribution on PyPI) and served by the same server as the embedded model;
 5. evaluate: ``rolecall eval`` on the base model with JSON turns on and off, and on the tuned
@@ -41,6 +42,7 @@ from rolecall.models.endpoint import as_embedded
 from rolecall.models.local import LOCAL_MODEL_NAME, LocalServer
 from rolecall.models.openai_compat import OpenAIChatModel
 from rolecall.transcripts.harvest import harvest
+from rolecall.transcripts.quality import QualityFloor
 from rolecall.transcripts.report import HarvestOptions
 
 HERE = Path(__file__).parent
@@ -74,9 +76,16 @@ def harvest_rows(transcripts: Path, out: Path) -> Path:
     if rows.exists():
         return rows
     lines: list[str] = []
+    # The floor by turn: a role-play that ended well (or ran its turns out) keeps its turns on task as rows, each
+    # with the conversation before it as the prompt; the turns off task stay context only.
+    floor = QualityFloor(reasons=frozenset({"task_done", "graph_complete", "max_turns"}), content="turns")
     for side in ("assistant", "user"):
-        report = harvest([transcripts], out / "data" / side, HarvestOptions(format="trl", perspective=side))
-        log(f"{side}: kept {report.kept} of {report.read}; dropped {dict(report.dropped.most_common())}")
+        options = HarvestOptions(format="trl-pc", perspective=side, floor=floor)
+        report = harvest([transcripts], out / "data" / side, options)
+        log(
+            f"{side}: kept {report.kept} of {report.read} conversations, {sum(report.rows.values())} rows; "
+            f"dropped {dict(report.dropped.most_common())}; turns left untrained {dict(report.untrained)}"
+        )
         lines += (out / "data" / side / "train.jsonl").read_text(encoding="utf-8").splitlines()
     rows.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return rows
@@ -95,7 +104,7 @@ def train(rows: Path, out: Path, epochs: float, learning_rate: float) -> Path:
     data = datasets.load_dataset("json", data_files=str(rows), split="train")
     args = SFTConfig(
         output_dir=str(out / "checkpoints"), num_train_epochs=epochs, learning_rate=learning_rate,
-        per_device_train_batch_size=4, gradient_accumulation_steps=1, max_length=1024, assistant_only_loss=True,
+        per_device_train_batch_size=4, gradient_accumulation_steps=1, max_length=1024,
         lr_scheduler_type="cosine", warmup_ratio=0.1, logging_steps=5, save_strategy="no", report_to=[], use_cpu=True,
     )  # fmt: skip
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)

@@ -154,8 +154,9 @@ def _add_data_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     harvest.add_argument("--no-human", action="store_true", help="drop conversations in which a person wrote turns")
     harvest.add_argument(
-        "--no-content-checks", action="store_true", help="keep role-plays whose turns the content checks find off task"
-    )
+        "--content-checks", choices=("conversation", "turns", "off"), default="conversation",
+        help="drop a role-play with any turn off task (default), train only its turns on task, or check structure only",
+    )  # fmt: skip
     harvest.add_argument(
         "--marks", type=Path, help="a reviewer's keep/drop marks (rolecall view --review): drop, or keep past the floor"
     )
@@ -429,7 +430,7 @@ def cmd_harvest(args: argparse.Namespace, console: Console) -> int:
         min_score=args.min_score,
         tools_ok=args.tools_ok,
         human=not args.no_human,
-        content=not args.no_content_checks,
+        content=args.content_checks,
     )
     marks = {id: mark.verdict for id, mark in read_marks(args.marks).items()} if args.marks else {}
     options = HarvestOptions(
@@ -454,6 +455,7 @@ def cmd_harvest(args: argparse.Namespace, console: Console) -> int:
         f"read {report.read}, kept {report.kept} ({rows}); dropped: {dropped}; "
         f"unreadable lines {len(report.malformed)}; secrets scrubbed {report.secrets_scrubbed}"
         + (f"; kept past the floor by marks {report.kept_by_mark}" if marks else "")
+        + (f"; turns left untrained {sum(report.untrained.values())}" if args.content_checks == "turns" else "")
     )
     console.print(f"[dim]dataset and card in {args.out}[/dim]")
     return EXIT_OK

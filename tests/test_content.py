@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from rolecall import GuardSettings, RolePlay, Transcript
 from rolecall.cli import main
+from rolecall.errors import SpecError
 from rolecall.testing import ScriptedModel
 from rolecall.transcripts import append
 from rolecall.transcripts.content import Context, instruction_problem, solution_problem
@@ -152,7 +154,7 @@ def test_the_floor_drops_by_content_and_counts_each_reason(tmp_path: Path) -> No
     assert dict(report.dropped) == dict.fromkeys(BAD, 1)
     card = (tmp_path / "out" / "README.md").read_text()
     assert "| content:no_substance | 1 |" in card and "on task by the content checks" in card
-    structural = harvest([source], tmp_path / "all", HarvestOptions(floor=QualityFloor(content=False)))
+    structural = harvest([source], tmp_path / "all", HarvestOptions(floor=QualityFloor(content="off")))
     assert structural.kept == len(BAD)  # all but the one declared done at once (an empty turn to the structure)
     assert not [reason for reason in structural.dropped if reason.startswith("content:")]
 
@@ -172,6 +174,39 @@ def test_cli_harvest_can_keep_the_floor_to_structure(tmp_path: Path) -> None:
     append(source, BAD["content:off_topic"], fsync=False)
     assert main(["harvest", str(source), "--format", "openai", "--out", str(tmp_path / "a"), "--quiet"]) == 0
     assert not (tmp_path / "a" / "train.jsonl").exists() or not (tmp_path / "a" / "train.jsonl").read_text()
-    args = ["harvest", str(source), "--format", "openai", "--out", str(tmp_path / "b"), "--no-content-checks"]
+    args = ["harvest", str(source), "--format", "openai", "--out", str(tmp_path / "b"), "--content-checks", "off"]
     assert main([*args, "--quiet"]) == 0
     assert len((tmp_path / "b" / "train.jsonl").read_text().splitlines()) == 1
+
+
+MIXED = held(
+    [f"Instruction: {ASKED}\nInput: None", "Instruction: Add a moving average rule that decides when the bot buys.\n"
+     "Input: 20 and 50 days"],
+    ["Solution: Use the requests library to call a price API and return the close prices as a list.\nNext request.",
+     "Solution: Sure, I will add that rule.\nNext request."],
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(("fmt", "trained"), [("openai", 1), ("trl-pc", 1), ("alpaca", 1)])
+def test_content_checks_by_turn_train_only_the_turns_on_task(tmp_path: Path, fmt: str, trained: int) -> None:
+    source = tmp_path / "t.jsonl"
+    append(source, MIXED, fsync=False)
+    options = HarvestOptions(format=fmt, floor=QualityFloor(content="turns"))
+    report = harvest([source], tmp_path / "out", options)
+    assert report.kept == 1 and report.untrained == {"promise": 1}
+    rows = [json.loads(line) for line in (tmp_path / "out" / "train.jsonl").read_text().splitlines()]
+    if fmt == "openai":
+        weights = [(m["content"][:14], m["weight"]) for m in rows[0]["messages"] if m["role"] == "assistant"]
+        assert weights == [("Solution: Use ", 1), ("Solution: Sure", 0)]
+    else:
+        assert len(rows) == trained
+        answer = rows[0]["completion"][0]["content"] if fmt == "trl-pc" else rows[0]["output"]
+        assert answer.startswith("Solution: Use the requests library")
+    assert "were off task and are context only" in (tmp_path / "out" / "README.md").read_text()
+    # by conversation (the default), the promise drops the whole role-play
+    assert harvest([source], tmp_path / "whole", HarvestOptions(format=fmt)).kept == 0
+
+
+def test_content_checks_by_turn_need_a_format_that_can_leave_turns_out() -> None:
+    with pytest.raises(SpecError, match="--content-checks turns"):
+        HarvestOptions(format="trl", floor=QualityFloor(content="turns"))

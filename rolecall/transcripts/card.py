@@ -15,6 +15,7 @@ import yaml
 
 from rolecall._version import __version__
 from rolecall.secrets import write_text
+from rolecall.transcripts.content import summary
 from rolecall.transcripts.formats import DROPPED
 from rolecall.transcripts.report import HarvestOptions, HarvestReport
 
@@ -160,6 +161,12 @@ def _card(report: HarvestReport, options: HarvestOptions) -> str:
     dedup = report.dedup
     near = f"Jaccard >= {options.near_dup_threshold}" if options.near_dup else "near-dup off"
     tools = _tool_section(report) + _pairs_section(report)
+    untrained = (
+        f"\nContent checks by turn: {sum(report.untrained.values())} of the trained agent's turns were off task and "
+        f"are context only, never trained ({summary(report.untrained)}).\n"
+        if floor.content == "turns"
+        else ""
+    )
     if options.train_share >= 1:
         split_note = "One split (train)."
     else:
@@ -189,7 +196,7 @@ Conversations between CAMEL-style role-playing agents, exported for training the
 Quality floor: termination reason in {{{", ".join(sorted(floor.reasons))}}}, at least {floor.min_turns} turn(s),
 no guard verdict left standing (flagged or given up), no refusal or empty turn{
         ", every turn of a role-play on task by the content checks (`content:REASON`: see rolecall's README)"
-        if floor.content
+        if floor.content == "conversation"
         else ""
     }{f", score at least {floor.min_score}" if floor.min_score is not None else ""}{
         ", every tool call valid and run without error (--tools-ok)" if floor.tools_ok else ""
@@ -198,7 +205,7 @@ no guard verdict left standing (flagged or given up), no refusal or empty turn{
 | reason | conversations |
 |---|---|
 {dropped}
-
+{untrained}
 Deduplication: {dedup.exact_clusters} exact-duplicate clusters ({dedup.exact_dropped} dropped),
 {dedup.near_clusters} near-duplicate clusters ({dedup.near_dropped} dropped; MinHash over word 5-grams, {near}).
 The first conversation of each cluster is kept.

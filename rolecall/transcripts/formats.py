@@ -42,7 +42,7 @@ DROPPED = {
 
 
 def _trained(chat: Chat, loss: Loss) -> list[int]:
-    indexes = chat.assistant_indexes()
+    indexes = chat.trained_indexes()
     return indexes if loss == "all" else indexes[-1:]
 
 
@@ -112,11 +112,12 @@ def trl_prompt_completion_rows(chat: Chat, loss: Loss) -> Iterator[dict[str, Any
 
 
 def alpaca_rows(chat: Chat, loss: Loss) -> Iterator[dict[str, Any]]:
-    turns = [turn for turn in chat.turns if turn.plain]  # alpaca has no place for tool turns
-    answers = [index for index, turn in enumerate(turns) if turn.role == "assistant" and index > 0]
-    pairs = [(turns[index - 1].content, turns[index].content) for index in answers]
+    kept = [(index, turn) for index, turn in enumerate(chat.turns) if turn.plain]  # no place for tool turns
+    answers = [n for n, (_, turn) in enumerate(kept) if turn.role == "assistant" and n > 0]
+    pairs = [(kept[n - 1][1].content, kept[n][1].content) for n in answers]
+    trained = [number for number, n in enumerate(answers) if kept[n][0] not in chat.untrained]
     for number, (instruction, output) in enumerate(pairs):
-        if loss == "last" and number != len(pairs) - 1:
+        if number not in (trained if loss == "all" else trained[-1:]):
             continue
         yield {
             "instruction": instruction,

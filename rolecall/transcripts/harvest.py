@@ -10,6 +10,7 @@ with its file and line. Memory stays flat: only hashes and MinHash band keys are
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 from collections.abc import Iterable
@@ -19,6 +20,7 @@ from typing import IO, Any
 from rolecall.errors import RolecallError, SpecError
 from rolecall.secrets import scrub, scrub_data
 from rolecall.transcripts.card import write_card
+from rolecall.transcripts.content import judge
 from rolecall.transcripts.dedup import Deduplicator
 from rolecall.transcripts.formats import ROWS
 from rolecall.transcripts.parquet import ParquetSink, flatten
@@ -129,6 +131,7 @@ def harvest(paths: Iterable[str | Path], out: str | Path, options: HarvestOption
                 report.dropped[reason or "no_turns"] += 1
                 sinks.reject(transcript, reason or "no_turns")
                 continue
+            report.untrained.update(chat.untrained.values())
             _write(transcript, rows, options=options, report=report, sinks=sinks, seen_params=seen_params)
     finally:
         report.files = sinks.close()
@@ -220,4 +223,26 @@ def _select(
         chat = chat_for(transcript, options.perspective)
     except SpecError:
         return None, "no_such_perspective"
-    return chat, None if chat is not None else "no_turns"
+    if chat is None:
+        return None, "no_turns"
+    if options.floor.content == "turns" and reason is None:
+        chat = _untrain_off_task(transcript, chat)
+        if not chat.trained_indexes():
+            return None, "content:no_turn_on_task"
+    return chat, None
+
+
+def _untrain_off_task(transcript: Transcript, chat: Chat) -> Chat:
+    """``chat`` with the agent's turns the content checks find off task marked untrained, with the reason."""
+    verdicts = [(j.message.content, j.reason) for j in judge(transcript) if j.message.speaker == chat.agent.name]
+    untrained: dict[int, str] = {}
+    for index, turn in enumerate(chat.turns):
+        if turn.role != "assistant" or not turn.plain:
+            continue
+        while verdicts and verdicts[0][0] != turn.content:
+            verdicts.pop(0)  # a reply the chat does not hold as it was said (none today; kept safe)
+        if verdicts:
+            _, reason = verdicts.pop(0)
+            if reason is not None:
+                untrained[index] = reason
+    return dataclasses.replace(chat, untrained=untrained)

@@ -9,7 +9,8 @@ the other side are joined, and the chat ends with the trained agent's last messa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from rolecall.errors import SpecError
@@ -59,6 +60,8 @@ class Chat:
     conversation_id: str
     agent: AgentInfo
     turns: list[Turn]  # the system prompt first
+    #: The agent's turns that are context only, never trained, by index: why (a content check's reason).
+    untrained: Mapping[int, str] = field(default_factory=dict)
 
     @property
     def tools(self) -> list[dict[str, Any]]:
@@ -78,6 +81,10 @@ class Chat:
 
     def assistant_indexes(self) -> list[int]:
         return [index for index, turn in enumerate(self.turns) if turn.role == "assistant"]
+
+    def trained_indexes(self) -> list[int]:
+        """The agent's turns a row may train: all of its turns but those marked untrained."""
+        return [index for index in self.assistant_indexes() if index not in self.untrained]
 
 
 def trained_agent(transcript: Transcript, perspective: str) -> AgentInfo:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 from rolecall.models.base import ChatModel, GenerationParams, Usage
 from rolecall.text import body, normalize, refusal, similarity
@@ -20,6 +21,9 @@ from rolecall.transcripts.content import judge
 from rolecall.transcripts.record import HUMAN_MODEL, Transcript
 
 DEFAULT_REASONS = frozenset({"task_done", "graph_complete"})
+ContentScope = Literal["conversation", "turns", "off"]
+#: The formats that can train some of an agent's turns and not others (``content: turns``).
+TURN_FORMATS = ("openai", "trl-pc", "alpaca")
 
 
 @dataclass(frozen=True)
@@ -33,9 +37,11 @@ class QualityFloor:
     tools_ok: bool = False
     #: Keep conversations in which a person wrote turns (``rolecall run --human``).
     human: bool = True
-    #: Drop role-plays with a turn the content checks find off task (``content:REASON``), and those declared done
-    #: before any real work; off keeps the floor to structure (``harvest --no-content-checks``).
-    content: bool = True
+    #: The content checks (``harvest --content-checks``): ``conversation`` drops a role-play with any turn off
+    #: task (``content:REASON``, the done token before real work included); ``turns`` keeps it and trains only
+    #: the agent's turns on task (formats with a per-turn choice: openai, trl-pc, alpaca); ``off`` keeps the
+    #: floor to structure.
+    content: ContentScope = "conversation"
 
     def rejection(self, transcript: Transcript) -> str | None:
         """Why ``transcript`` is dropped, or None when it passes (the score is checked apart)."""
@@ -64,7 +70,7 @@ class QualityFloor:
                 return "empty_turn"
         if refusal("\n".join(message.content for message in transcript.spoken)):
             return "refusal"
-        if self.content:
+        if self.content == "conversation":
             return next((f"content:{judged.reason}" for judged in judge(transcript) if judged.reason), None)
         return None
 

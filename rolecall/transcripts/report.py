@@ -15,7 +15,7 @@ from rolecall.errors import SpecError
 from rolecall.transcripts.dedup import DedupReport
 from rolecall.transcripts.formats import FORMATS, Loss
 from rolecall.transcripts.marks import Verdict
-from rolecall.transcripts.quality import Judge, QualityFloor
+from rolecall.transcripts.quality import TURN_FORMATS, Judge, QualityFloor
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,10 @@ class HarvestOptions:
             raise SpecError(f"--format {self.format!r}: choose one of {', '.join(FORMATS)}")
         if not 0 < self.train_share <= 1:
             raise SpecError(f"--split {self.train_share}: give the train share, between 0 and 1 (e.g. 0.95)")
+        if self.floor.content == "turns" and self.format not in TURN_FORMATS:
+            raise SpecError(
+                f"--content-checks turns trains some turns and not others: use --format {', '.join(TURN_FORMATS)}"
+            )
         if not 0 < self.near_dup_threshold <= 1:
             raise SpecError(f"--near-dup-threshold {self.near_dup_threshold}: give a similarity between 0 and 1")
 
@@ -69,6 +73,8 @@ class HarvestReport:
     kept_by_mark: int = 0
     #: Preference pairs written (the ``dpo`` format), by source: ``guard:NAME``, ``critic_pick``, ``critic_review``.
     pairs: Counter[str] = field(default_factory=Counter)
+    #: The trained agent's turns left untrained (context only) by the content checks by turn, by reason.
+    untrained: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -93,4 +99,5 @@ class HarvestReport:
             "tool_errors": self.tool_errors,
             "kept_by_mark": self.kept_by_mark,
             "pairs": dict(self.pairs),
+            "untrained_turns": dict(self.untrained),
         }
