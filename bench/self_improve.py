@@ -17,7 +17,7 @@ Every stage keeps its output under ``--out`` and is skipped when that output exi
 rerun continues where the last one stopped. Prints, and writes to ``OUT/table.md``, the
 figures of docs/self_improve.md.
 
-    python bench/self_improve.py [--out runs/self_improve] [--conversations N] [--epochs 3] [--learning-rate 5e-5]
+    python bench/self_improve.py [--out runs/self_improve] [--conversations N] [--epochs 2] [--learning-rate 5e-5]
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def train(rows: Path, out: Path, epochs: float, learning_rate: float) -> Path:
     args = SFTConfig(
         output_dir=str(out / "checkpoints"), num_train_epochs=epochs, learning_rate=learning_rate,
         per_device_train_batch_size=4, gradient_accumulation_steps=1, max_length=1024,
-        lr_scheduler_type="cosine", warmup_ratio=0.1, logging_steps=5, save_strategy="no", report_to=[], use_cpu=True,
+        lr_scheduler_type="cosine", warmup_steps=5, logging_steps=5, save_strategy="no", report_to=[], use_cpu=True,
     )  # fmt: skip
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
     started = time.monotonic()
@@ -171,10 +171,12 @@ def evaluate(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/self_improve"))
-    parser.add_argument("--epochs", type=float, default=3.0)
+    parser.add_argument("--epochs", type=float, default=2.0)
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--concurrency", type=int, default=2)
-    parser.add_argument("--conversations", type=int, help="generate only the first N role-plays of the set")
+    parser.add_argument(
+        "--conversations", type=int, default=120, help="the first N role-plays of the set (120: three seeds a pair)"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     transcripts = generate(args.out, args.concurrency, args.conversations)

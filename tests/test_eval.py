@@ -169,3 +169,13 @@ def test_the_label_says_what_a_configuration_turns_on() -> None:
     assert eval_label(spec.settings()) == "no-guards+few-shot"
     spec = suite.spec_for(suite.roleplays[0], {"assist": {"json_turns": True}, "critic": {"mode": "pick"}})
     assert eval_label(spec.settings()) == "guards+json+critic-pick"
+
+
+def test_overrides_are_laid_over_the_suite_section_by_section(tmp_path: Path) -> None:
+    path = tmp_path / "suite.yaml"
+    path.write_text(SUITE.replace("assist: {json_turns: false}", "assist: {json_turns: false, stops: false}"))
+    suite = load_suite(path)
+    spec = suite.spec_for(suite.roleplays[0], {"assist": {"few_shot": True}, "max_turns": 3})
+    assist = spec.settings().assist
+    assert (assist.json_turns, assist.stops, assist.few_shot) == (False, False, True)
+    assert spec.settings().max_turns == 3

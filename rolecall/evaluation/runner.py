@@ -69,7 +69,7 @@ class Evaluation:
     @property
     def identity(self) -> dict[str, Any]:
         """What must match for two runs into one folder to be one evaluation."""
-        return {"suite": self.suite.label, "settings": {**self.suite.settings, **self.overrides}}
+        return {"suite": self.suite.label, "settings": self.suite.settings_with(self.overrides)}
 
     def saved(self) -> dict[Key, Transcript]:
         """The latest transcript of each role-play of the suite already in the folder."""

@@ -75,15 +75,28 @@ class Suite(BaseModel):
             return self
         return self.model_copy(update={"name": f"{self.name}[:{count}]", "roleplays": self.roleplays[:count]})
 
+    def settings_with(self, overrides: dict[str, Any]) -> dict[str, Any]:
+        """The suite's settings with ``overrides`` laid over them, section by section (``assist``, ``guards``...)."""
+        return _merged(self.settings, overrides)
+
     def spec_for(self, case: Case, overrides: dict[str, Any]) -> RolePlaySpec:
         """The run spec of ``case``: the suite's settings, then ``overrides`` (a spec's fields), then the case."""
-        data = {**self.settings, **overrides}
+        data = self.settings_with(overrides)
         data |= {"task": case.task, "assistant": {"role": case.assistant}, "user": {"role": case.user}}
         data["seed"] = case.seed
         spec = parse_spec(data, source=f"{self.label}: {case.assistant} / {case.user}")
         if not isinstance(spec, RolePlaySpec):
             raise SpecError(f"{self.label}: the suite holds role-plays; agents: is not a setting")
         return spec
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        earlier = merged.get(key)
+        both = isinstance(earlier, dict) and isinstance(value, dict)
+        merged[key] = _merged(earlier, value) if both else value  # type: ignore[arg-type]
+    return merged
 
 
 def overrides_from(path: str | Path) -> dict[str, Any]:
