@@ -581,7 +581,9 @@ def cmd_eval(args: argparse.Namespace, console: Console) -> int:
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     console.print(f"[dim]{out}: {card.conversations} transcripts and eval.json[/dim]")
-    return EXIT_OK if card.endings["failed"] == 0 else EXIT_FAILED
+    if card.failed:
+        _error(f"{card.failed} role-plays failed (see their errors with rolecall show {out}); rerun to hold them again")
+    return EXIT_OK if card.failed == 0 else EXIT_FAILED
 
 
 async def _run_eval(

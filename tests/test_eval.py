@@ -15,7 +15,7 @@ from rolecall.errors import SpecError
 from rolecall.evaluation import Evaluation, eval_label, load_suite
 from rolecall.evaluation.scoring import reasks
 from rolecall.models.base import ChatMessage
-from rolecall.testing import FakeOpenAIServer, FunctionModel
+from rolecall.testing import FakeOpenAIServer, FakeResponse, FunctionModel
 from rolecall.transcripts import store
 
 SUITE = """
@@ -179,3 +179,17 @@ def test_overrides_are_laid_over_the_suite_section_by_section(tmp_path: Path) ->
     assist = spec.settings().assist
     assert (assist.json_turns, assist.stops, assist.few_shot) == (False, False, True)
     assert spec.settings().max_turns == 3
+
+
+def test_a_failing_endpoint_saves_the_failed_role_plays_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeOpenAIServer(lambda request: FakeResponse(status=401)) as server:
+        code = main(
+            ["eval", "--limit", "2", "--base-url", server.base_url, "--model", "m", "--out", str(tmp_path / "e")]
+        )
+    assert code == 1
+    assert "2 role-plays failed" in capsys.readouterr().err
+    saved = list(store.read(tmp_path / "e" / "conversations.jsonl"))
+    assert [t.status for t in saved] == ["failed", "failed"]
+    assert json.loads((tmp_path / "e" / "eval.json").read_text())["scorecard"]["failed"] == 2

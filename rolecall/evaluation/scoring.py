@@ -73,6 +73,7 @@ class Scorecard:
     label: str
     sides: dict[str, SideScore] = field(default_factory=lambda: {name: SideScore() for name in SIDES.values()})
     conversations: int = 0
+    failed: int = 0  # conversations the run itself failed (an endpoint down, a budget spent)
     successes: int = 0
     endings: Counter[str] = field(default_factory=Counter)
     reasks: int = 0
@@ -98,6 +99,7 @@ class Scorecard:
     def add(self, transcript: Transcript, max_turns: int) -> None:
         """Score one conversation of the suite, held with ``max_turns`` turns per side."""
         self.conversations += 1
+        self.failed += transcript.status == "failed"
         self.prompt_tokens += transcript.usage.prompt_tokens
         self.completion_tokens += transcript.usage.completion_tokens
         self.conversation_minutes += _duration(transcript) / 60
@@ -122,6 +124,7 @@ class Scorecard:
         return {
             "label": self.label,
             "conversations": self.conversations,
+            "failed": self.failed,
             "successes": self.successes,
             "first_draft_share": round(self.share("first"), 4),
             "final_share": round(self.share("final"), 4),
