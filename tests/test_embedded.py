@@ -209,4 +209,4 @@ def test_eval_on_the_embedded_model_scores_every_slot(tmp_path: Path) -> None:
         assert side["slots"] == 2
         assert side["first_draft_on_task"] + sum(side["first_draft_off"].values()) == 2
         assert side["final_on_task"] + sum(side["final_off"].values()) == 2
-    assert len(read(out / "conversations.jsonl")) == 2
+    assert len(list(read(out / "conversations.jsonl"))) == 2
