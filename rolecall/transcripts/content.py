@@ -57,6 +57,7 @@ _STOPWORDS = frozenset(
     "only own same than too very just also now please next request none input instruction solution step task "
     "let lets make sure use using give write new one two first".split()
 )
+_LETTERS = re.compile(r"[a-z0-9]+")
 _SOLVING = re.compile(
     r"^(here is|here's|here are|i have (written|created|made|prepared|done|completed)|"
     r"i've (written|created|made|prepared|done|completed))\b",
@@ -103,8 +104,14 @@ def topic_words(text: str) -> frozenset[str]:
 
     Cached: a conversation's task and roles are read again for every one of its turns.
     """
-    words = (word.removesuffix("'s").strip("'") for word in normalize(text))
-    return frozenset(word[:5] for word in words if len(word) > 2 and word not in _STOPWORDS)
+    words = _LETTERS.findall(" ".join(normalize(text)).replace("'s ", " ").replace("'", ""))
+    return frozenset({word[:5] for word in words if len(word) > 2 and word not in _STOPWORDS})
+
+
+@lru_cache(maxsize=1024)
+def _topic_of(task: str, subtasks: tuple[str, ...], roles: tuple[str, ...]) -> frozenset[str]:
+    """The words of what a whole conversation is about: its task, subtasks and roles (read once per conversation)."""
+    return frozenset().union(*(topic_words(text) for text in (task, *subtasks, *roles)))
 
 
 def _status(text: str) -> bool:
@@ -135,8 +142,8 @@ class Context:
 
     def topic(self, *exchange: str | None) -> frozenset[str]:
         """The words a turn may share to be on topic: the task's, the subtasks', the roles' and ``exchange``'s."""
-        return frozenset().union(
-            *(topic_words(text) for text in (self.task, *self.subtasks, *self.roles, *exchange) if text)
+        return _topic_of(self.task, tuple(self.subtasks), tuple(self.roles)).union(
+            *(topic_words(text) for text in exchange if text)
         )
 
 
