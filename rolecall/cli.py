@@ -577,9 +577,8 @@ def cmd_eval(args: argparse.Namespace, console: Console) -> int:
         concurrency = args.concurrency or (EMBEDDED_CONCURRENCY if model.embedded else DEFAULT_CONCURRENCY)
         card = asyncio.run(_run_eval(evaluation, model, concurrency, done))
     console.print(render_scorecard(card))
-    result = json.loads((out / "eval.json").read_text(encoding="utf-8"))
     if args.json is not None:
-        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps(evaluation.result, indent=2) + "\n", encoding="utf-8")
     console.print(f"[dim]{out}: {card.conversations} transcripts and eval.json[/dim]")
     if card.failed:
         _error(f"{card.failed} role-plays failed (see their errors with rolecall show {out}); rerun to hold them again")

@@ -60,6 +60,12 @@ def containment(part: str, whole: str) -> float:
     return len(grams_part & grams_whole) / len(grams_part)
 
 
+def is_promise(text: str, *, max_words: int = 40) -> bool:
+    """A one-line "I will ..." of at most ``max_words`` words and no code: work promised, not done."""
+    one_line = "\n" not in text.strip() and "```" not in text
+    return bool(PROMISE.match(text)) and len(normalize(text)) <= max_words and one_line
+
+
 def is_pleasantry(text: str) -> bool:
     """A reply made of thanks and goodbyes with no work in it."""
     words = normalize(text.replace("Next request.", ""))

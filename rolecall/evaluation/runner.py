@@ -62,6 +62,8 @@ class Evaluation:
     label: str = "default"
 
     def __post_init__(self) -> None:
+        #: What ``eval.json`` holds once :meth:`hold` has scored the suite.
+        self.result: dict[str, Any] = {}
         self.specs: dict[Key, RolePlaySpec] = {
             case.key: self.suite.spec_for(case, self.overrides) for case in self.suite.roleplays
         }
@@ -137,5 +139,5 @@ class Evaluation:
 
         await asyncio.gather(*(one(key, spec) for key, spec in todo))
         card = self.score(self.saved(), earlier_minutes + (time.monotonic() - started) / 60)
-        self.write(card, model.name)
+        self.result = self.write(card, model.name)
         return card

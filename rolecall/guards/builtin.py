@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from rolecall.guards.base import Guard, Turn, Verdict, register_guard
-from rolecall.text import INSTRUCTION, PROMISE, SOLUTION, body, instruction_text, is_pleasantry, normalize, refusal
+from rolecall.text import INSTRUCTION, SOLUTION, body, instruction_text, is_pleasantry, is_promise, refusal
 from rolecall.text import similarity as text_similarity
 
 
@@ -102,7 +102,7 @@ class FlakeGuard(Guard):
         if turn.side != "assistant":
             return None
         text = body(turn.reply)
-        if not PROMISE.match(text) or len(normalize(text)) > 40 or "\n" in text.strip() or "```" in text:
+        if not is_promise(text):
             return None
         return self.remind("flake", "the executor promised work without doing it")
 

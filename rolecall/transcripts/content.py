@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from rolecall.text import INSTRUCTION, PROMISE, SOLUTION, body, containment, instruction_text, normalize
+from rolecall.text import INSTRUCTION, SOLUTION, body, containment, instruction_text, is_promise, normalize
 from rolecall.transcripts.record import Message, Transcript
 
 #: Each reason a turn is off task, and what it means (the eval's and the harvest report's vocabulary).
@@ -86,11 +86,6 @@ _ANY_INSTRUCTION = re.compile(r"\binstruction\s*:", re.IGNORECASE)
 _NEXT_REQUEST = re.compile(r"(?i)\s*next request\.?\s*$")
 
 
-def instruction_field(text: str) -> str:
-    """An instruction's own text: after ``Instruction:``, before ``Input:``."""
-    return instruction_text(text)
-
-
 def solution_field(text: str) -> str:
     """A solution's own text: after ``Solution:``, without ``Next request.``."""
     match = SOLUTION.search(text)
@@ -118,16 +113,6 @@ def _status(text: str) -> bool:
     return bool(_STATUS.match(text.strip()))
 
 
-def _promise(text: str) -> bool:
-    """A short one-line "I will ..." with no work in it (a long one usually says how, which is work)."""
-    return (
-        bool(PROMISE.match(text))
-        and len(normalize(text)) <= PROMISE_WORDS
-        and "\n" not in text.strip()
-        and "```" not in text
-    )
-
-
 @dataclass(frozen=True)
 class Context:
     """What a turn is judged against: the task, its subtasks, and the dialogue before the turn."""
@@ -153,7 +138,7 @@ def instruction_problem(text: str, context: Context, done_token: str) -> str | N
         return None if context.worked else "done_without_work"
     if not INSTRUCTION.search(text):
         return "off_format"
-    field_text = instruction_field(text)
+    field_text = instruction_text(text)
     if not body(field_text):
         return "empty"
     if _ANY_SOLUTION.search(text) or "```" in field_text or _SOLVING.match(field_text):
@@ -179,7 +164,7 @@ def solution_problem(text: str, context: Context) -> str | None:
         return "empty"
     if _ANY_INSTRUCTION.search(field_text) or _ASKS_OTHER.match(field_text):
         return "instructs"
-    if _promise(field_text):
+    if is_promise(field_text, max_words=PROMISE_WORDS):
         return "promise"
     if _status(field_text):
         return "status"
@@ -253,7 +238,7 @@ class Reading:
         if side == "user" and done_token in text:
             self.worked = False  # a new (sub)task starts after a done token
         elif side == "user":
-            self.instructions.append(instruction_field(text))
+            self.instructions.append(instruction_text(text))
             self.last_instruction = body(text)  # the instruction with its input
         elif side == "assistant":
             self.last_solution = solution_field(text)
