@@ -4,9 +4,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint fuzz bench on-task self-improve chromium clean
+.PHONY: install demo test lint fuzz bench bench-embedded on-task self-improve chromium clean
 
-install: $(STAMP)
+install: $(STAMP)  # then llama.cpp's server, built for this CPU (a few minutes once; a no-op when up to date)
+	$(BIN)/python -m rolecall.models.llama_build --quiet
 
 $(STAMP): pyproject.toml
 	command -v chromium >/dev/null 2>&1 || $(MAKE) chromium
@@ -30,12 +31,17 @@ test: lint
 fuzz: install  # the property tests of hostile input, 3,000 examples each instead of CI's 25
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz.py --hypothesis-show-statistics
 
-bench: install .venv-camel/.installed  # a few minutes; bench/embedded.py and bench/tools_embedded.py run apart; see on-task, self-improve
+bench: install .venv-camel/.installed  # a few minutes; bench/tools_embedded.py runs apart; see bench-embedded, on-task, self-improve
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/task_graph.py
 	$(BIN)/python bench/harvest.py
 	$(BIN)/python bench/batch.py
 	$(BIN)/python bench/viewer.py
+
+bench-embedded: install  # about 20 minutes: the embedded model's decode ceiling and conversations per minute
+	$(BIN)/python -m pip install --quiet 'llama-cpp-python[server]==0.3.36'  # the previous engine: the "before" side
+	$(BIN)/python bench/decode_ceiling.py
+	$(BIN)/python bench/embedded.py
 
 on-task: install  # about 15 minutes: rolecall eval on the embedded model, guards with and without JSON turns
 	$(BIN)/python bench/on_task.py --configs guards+json,guards

@@ -28,15 +28,14 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 import time
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from rolecall import open_model
 from rolecall.evaluation import Evaluation, Scorecard, load_suite
 from rolecall.evaluation.report import markdown
+from rolecall.models import llama_build
 from rolecall.models.base import ChatModel
 from rolecall.models.endpoint import as_embedded
 from rolecall.models.local import LOCAL_MODEL_NAME, LocalServer
@@ -122,33 +121,11 @@ def train(rows: Path, out: Path, epochs: float, learning_rate: float) -> Path:
     return tuned
 
 
-def converter(out: Path) -> Path:
-    """llama.cpp's convert_hf_to_gguf.py, from the source distribution of the installed llama-cpp-python."""
-    release = version("llama-cpp-python")
-    root = out / "llama.cpp" / f"llama_cpp_python-{release}" / "vendor" / "llama.cpp"
-    if not (root / "convert_hf_to_gguf.py").exists():
-        download = out / "llama.cpp"
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-             f"llama-cpp-python=={release}", "-d", str(download)],
-            check=True,
-        )  # fmt: skip
-        with tarfile.open(download / f"llama_cpp_python-{release}.tar.gz") as archive:
-            wanted = [
-                member for member in archive.getmembers()
-                if "/vendor/llama.cpp/" in member.name and any(
-                    part in member.name for part in ("convert_hf_to_gguf.py", "/gguf-py/", "/conversion/")
-                )
-            ]  # fmt: skip
-            archive.extractall(download, members=wanted, filter="data")
-    return root
-
-
 def convert(tuned: Path, out: Path) -> Path:
     gguf = out / "tuned.gguf"
     if gguf.exists():
         return gguf
-    root = converter(out)
+    root = llama_build.source()  # llama.cpp's converter, kept from the sources the embedded server is built from
     subprocess.run(
         [sys.executable, str(root / "convert_hf_to_gguf.py"), str(tuned), "--outfile", str(gguf), "--outtype", "f16"],
         check=True, env={**os.environ, "PYTHONPATH": f"{root / 'gguf-py'}:{root}"},

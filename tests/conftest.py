@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +15,14 @@ from rolecall.testing import FakeOpenAIServer
 settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True)
 settings.register_profile("fuzz", max_examples=3000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Native model code never runs in the test process: one crash there would take every report with it."""
+    loaded = sorted(name for name in ("llama_cpp", "llama_cpp.llama") if name in sys.modules)
+    if loaded:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\nllama.cpp was loaded into the pytest process ({', '.join(loaded)}): run it as a server instead")
 
 
 @pytest.fixture(autouse=True)

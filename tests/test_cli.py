@@ -169,13 +169,10 @@ def test_unreachable_endpoint_exits_1_naming_it_and_saves_the_failed_transcript(
     assert transcript.error is not None and url in transcript.error.message
 
 
-def test_without_the_local_extra_the_error_names_both_ways_out(
+def test_without_the_embedded_server_the_error_names_both_ways_out(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llama_cpp" else real(name, *a))
+    monkeypatch.setenv("ROLECALL_LLAMA_HOME", str(tmp_path / "nothing-built"))  # llama.cpp's server never built
     code = main(["run", "--assistant-role", "A", "--user-role", "U", "--task", "T", "--out", str(tmp_path / "o.jsonl")])
     assert code == 1
     error = one_line(capsys.readouterr().err)

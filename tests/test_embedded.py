@@ -158,44 +158,34 @@ def test_a_person_plays_the_instructor_against_the_embedded_model(tmp_path: Path
     assert "your brief as Cafe Owner" in result.stdout
 
 
-def test_grammar_first_sampling_keeps_every_reply_in_the_schema() -> None:
-    """The embedded server draws freely, checks the draw, and falls back to the constrained draw."""
-    llama_cpp = pytest.importorskip("llama_cpp")
-    from rolecall.models import llama_server
-    from rolecall.models.local import model_file
+def test_replies_under_a_json_schema_follow_it_when_decoded_together() -> None:
+    """llama.cpp's server checks the grammar on each drawn token; four requests at once share its forward passes."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    samplers: list[object] = []
-    names = ("_init_sampler", "generate", "create_chat_completion")
-    originals = {name: getattr(llama_cpp.Llama, name) for name in names}
-    llama_server.patch()
-    patched = llama_cpp.Llama._init_sampler
+    from rolecall.models.local import LocalServer
 
-    def keep(self: object, *args: object, **kwargs: object) -> object:
-        sampler = patched(self, *args, **kwargs)
-        samplers.append(sampler)
-        return sampler
+    schema = {"type": "object", "properties": {"instruction": {"type": "string"}, "input": {"type": "string"}},
+              "required": ["instruction", "input"]}  # fmt: skip
 
-    llama_cpp.Llama._init_sampler = keep
-    try:
-        llm = llama_cpp.Llama(model_path=str(model_file()), n_ctx=1024, n_threads=2, verbose=False)
-        schema = {"type": "object", "properties": {"instruction": {"type": "string"}, "input": {"type": "string"}},
-                  "required": ["instruction", "input"]}  # fmt: skip
-        messages = [{"role": "user", "content": "Tell a baker what to bake first, as plain prose."}]
-        for seed in range(4):
-            reply = llm.create_chat_completion(
-                messages=messages, max_tokens=96, seed=seed, temperature=0.8,
-                response_format={"type": "json_object", "schema": schema},
-            )  # fmt: skip
-            content = reply["choices"][0]["message"]["content"]
-            if reply["choices"][0]["finish_reason"] == "stop":
-                assert set(json.loads(content, strict=False)) == {"instruction", "input"}  # raw newlines allowed
-    finally:
-        for name, method in originals.items():
-            setattr(llama_cpp.Llama, name, method)
-    drawn = [sampler for sampler in samplers if isinstance(sampler, llama_server.GrammarFirst)]
-    assert len(drawn) == 4
-    assert sum(sampler.fallbacks for sampler in drawn) > 0  # prose asked for: the grammar had to step in
-    assert sum(sampler.draws for sampler in drawn) > sum(sampler.fallbacks for sampler in drawn)
+    def ask(seed: int) -> dict[str, object]:
+        body = {"model": LOCAL_MODEL_NAME, "max_tokens": 256, "seed": seed, "temperature": 0.8,
+                "messages": [{"role": "user", "content": "Tell a baker what to bake first, as plain prose."}],
+                "response_format": {"type": "json_object", "schema": schema}}  # fmt: skip
+        request = urllib.request.Request(
+            f"{server.base_url}/chat/completions", data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return dict(json.load(response))
+
+    with LocalServer(slots=4) as server, ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(ask, range(4)))
+    finished = [reply for reply in replies if reply["choices"][0]["finish_reason"] == "stop"]  # type: ignore[index]
+    assert finished, "at least one reply ends within 256 tokens"
+    for reply in finished:
+        content = reply["choices"][0]["message"]["content"]  # type: ignore[index]
+        assert set(json.loads(content, strict=False)) == {"instruction", "input"}  # raw newlines allowed
+    assert all(reply["usage"]["completion_tokens"] > 0 for reply in replies)  # type: ignore[index]
 
 
 def test_eval_on_the_embedded_model_scores_every_slot(tmp_path: Path) -> None:

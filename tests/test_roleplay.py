@@ -147,6 +147,20 @@ def test_context_window_keeps_system_prompt_and_recent_messages() -> None:
     assert sum(len(m["content"]) for m in view) / 3.6 < 1200
 
 
+def test_a_reply_longer_than_the_whole_window_is_cut_to_fit_in_the_next_view() -> None:
+    runaway = "Solution: " + "word " * 3000  # a small model that never stopped writing
+    user = ScriptedModel(INSTRUCTIONS * 4)
+    assistant = ScriptedModel([runaway] * 4)
+    RolePlay(
+        "t", assistant_role="A", user_role="U", user_model=user, assistant_model=assistant,
+        max_turns=2, context_tokens=1200, guards=GuardSettings.off(),
+    ).run()  # fmt: skip
+    view = user.calls[-1]
+    assert view[0]["role"] == "system" and view[-1]["content"].startswith("Solution: word word")
+    assert len(view[-1]["content"]) < len(runaway)
+    assert sum(len(m["content"]) for m in view) / 3.6 < 1200
+
+
 def test_task_specifier_makes_the_task_specific() -> None:
     specified = "Build a Python bot that trades AAPL on 5-minute moving-average crossovers."
     user = ScriptedModel([specified, INSTRUCTIONS[0], "<TASK_DONE>"])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -163,32 +161,25 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
-def _llama_cpp_function_calling_template() -> str:
-    """llama-cpp-python's own ``chatml-function-calling`` template, read from the installed package's source."""
-    spec = importlib.util.find_spec("llama_cpp.llama_chat_format")
-    assert spec is not None and spec.origin is not None, "the local extra (llama-cpp-python) is installed by make"
-    tree = ast.parse(Path(spec.origin).read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and node.name == "chatml_function_calling":
-            for statement in ast.walk(node):
-                if (
-                    isinstance(statement, ast.Assign)
-                    and getattr(statement.targets[0], "id", "") == "function_calling_template"
-                ):
-                    return str(ast.literal_eval(statement.value))
-    raise AssertionError("no chatml-function-calling template in llama-cpp-python")
+def _llama_cpp_template(name: str) -> str:
+    """A real model's chat template, from the llama.cpp sources ``make`` builds the embedded server from."""
+    from rolecall.models import llama_build
+
+    path = llama_build.source() / "models" / "templates" / f"{name}.jinja"
+    assert path.is_file(), "make install builds llama.cpp and keeps its chat templates (rolecall.models.llama_build)"
+    return path.read_text()
 
 
-def test_an_openai_tool_row_renders_through_llama_cpps_function_calling_template(
-    transcripts: Path, tmp_path: Path
-) -> None:
+def test_an_openai_tool_row_renders_through_qwen25s_own_template(transcripts: Path, tmp_path: Path) -> None:
     row = harvested(transcripts, tmp_path, "openai", "--no-near-dup")[0]
-    template = _environment().from_string(_llama_cpp_function_calling_template())
+    template = _environment().from_string(_llama_cpp_template("Qwen-Qwen2.5-7B-Instruct"))
     messages = [{key: value for key, value in m.items() if key != "weight"} for m in row["messages"]]
-    text = template.render(messages=messages, tools=row["tools"], tool_calls=True, add_generation_prompt=False)
-    assert "functions.calculator:" in text and '"expression"' in text
-    assert 'functions.calculator:\n{"expression": "1 * 2.40"}' in text
-    assert "functions.notes:" in text and "Solution: 1 loaves of rye" in text
+    text = template.render(messages=messages, tools=row["tools"], add_generation_prompt=False)
+    tools = text.split("<tools>\n")[1].split("\n</tools>")[0].splitlines()  # one JSON object a line
+    assert [json.loads(tool)["function"]["name"] for tool in tools] == ["calculator", "notes"]
+    assert '<tool_call>\n{"name": "calculator", "arguments": "{\\"expression\\": \\"1 * 2.40\\"}"}' in text
+    assert "<tool_response>\n2.4\n</tool_response>" in text
+    assert "Solution: 1 loaves of rye" in text
 
 
 HERMES_STYLE = """{%- if tools %}<|im_start|>system

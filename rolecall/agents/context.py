@@ -41,8 +41,9 @@ class TokenEstimator:
 def fit(messages: Sequence[ChatMessage], budget: int, estimator: TokenEstimator) -> list[ChatMessage]:
     """Keep the system prompt and the most recent messages that fit in ``budget`` tokens.
 
-    The newest message is always kept, and the kept history never opens with an assistant
-    message (chat templates expect the user to speak first).
+    The newest message is always kept (cut to what fits, should it alone be longer), and the
+    kept history never opens with an assistant message (chat templates expect the user to
+    speak first).
     """
     system = [message for message in messages[:1] if message["role"] == "system"]
     rest = messages[len(system) :]
@@ -52,6 +53,13 @@ def fit(messages: Sequence[ChatMessage], budget: int, estimator: TokenEstimator)
         cost = estimator.count(message["content"]) + MESSAGE_OVERHEAD
         if kept and cost > remaining:
             break
+        if not kept and cost > remaining:  # the newest alone is too long: its beginning, as much as fits
+            room = int(max(0, remaining - MESSAGE_OVERHEAD) * estimator.chars_per_token)
+            cut = message.copy()
+            cut["content"] = message["content"][:room]
+            kept.append(cut)
+            remaining = 0
+            continue
         kept.append(message)
         remaining -= cost
     kept.reverse()

@@ -22,7 +22,7 @@ from pathlib import Path
 from rolecall._version import __version__
 from rolecall.batch.spec import BatchSpec, Job, plan
 from rolecall.batch.tasks import generate_tasks, read_saved, save
-from rolecall.errors import BudgetExhausted, SpecError
+from rolecall.errors import BudgetExhausted, LocalModelError, SpecError
 from rolecall.models.base import ChatModel
 from rolecall.models.wrappers import Budgeted, Cached, RateLimited
 from rolecall.secrets import write_text
@@ -166,6 +166,10 @@ class Batch:
         self.progress.cost_usd = self.model.meter.cost_usd
         if transcript.error is not None and transcript.error.type == BudgetExhausted.__name__:
             self.progress.stopped = "budget"  # unfinished: rerun with a larger budget to hold it
+            return
+        if transcript.error is not None and transcript.error.type == LocalModelError.__name__:
+            await _save(self.out / FAILURES, transcript)  # the embedded server died: every later call would fail
+            self.progress.stopped = "the embedded model server died"
             return
         if transcript.status == "ok":
             await _save(self.out / CONVERSATIONS, transcript)

@@ -17,6 +17,8 @@ from rolecall.models.local import LOCAL_MODEL_NAME, LocalServer
 from rolecall.models.openai_compat import OpenAIChatModel
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+#: The longest reply the embedded model writes unless a spec's ``params.max_tokens`` says otherwise.
+EMBEDDED_REPLY_TOKENS = 512
 
 
 @dataclass(frozen=True)
@@ -88,13 +90,17 @@ def open_model(
             max_attempts=max_attempts,
             timeout=timeout,
         )
+        model.server_check = server.check  # a crashed server is one line at once, never five retries
         yield as_embedded(model, server.n_ctx)
 
 
 def as_embedded(model: OpenAIChatModel, context_window: int) -> OpenAIChatModel:
     """Mark ``model`` as the embedded SmolLM2 on llama.cpp: its window, its schema style, its defaults."""
     model.context_window = context_window
-    model.schema_style = "json_object"  # llama-cpp-python's server takes a schema inside json_object
+    # A reply with no limit of its own stops at the length the agents' context fitting assumes: a 135M model
+    # left to run fills its window, and the next prompt, which must hold that reply, would not fit.
+    model.params = GenerationParams(max_tokens=EMBEDDED_REPLY_TOKENS).merged(model.params)
+    model.schema_style = "json_object"  # llama.cpp's servers take a schema inside json_object
     model.embedded = True
     model.function_calling = False  # SmolLM2's chat template has no tools: they are offered by JSON Schema
     return model

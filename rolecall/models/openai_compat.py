@@ -12,9 +12,9 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from pydantic import ValidationError
 from tenacity import (
@@ -36,6 +36,9 @@ else:  # the SDK takes a third of a second to import: loaded on first use, so co
     openai = lazy_module("openai")  # (show, stats, view) start fast
 
 log = logging.getLogger(__name__)
+
+#: One call to the endpoint: the completion, and when the call started.
+_Post: TypeAlias = "Callable[[openai.AsyncOpenAI, dict[str, Any]], Awaitable[tuple[Completion, float]]]"
 
 _backoff = wait_exponential_jitter(multiplier=0.5, max=20.0, jitter=0.5)
 
@@ -115,6 +118,9 @@ class OpenAIChatModel(ChatModel):
         self.max_attempts = max_attempts
         self.params = params or GenerationParams()
         self._api_key = api_key or "no-key-required"
+        #: Raises when the server behind this model is known to be gone (the embedded server's
+        #: ``LocalServer.check``): called when a call fails, so a dead process is said at once, never retried.
+        self.server_check: Callable[[], None] | None = None
         self._client: openai.AsyncOpenAI | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
 
@@ -160,7 +166,7 @@ class OpenAIChatModel(ChatModel):
             request["response_format"] = self._response_format(settings.json_schema)
         client = self._client_for_this_loop()
         watcher = listener()
-        post = self._post if watcher is None else self._streamer(watcher)
+        post = self._checked(self._post if watcher is None else self._streamer(watcher))
         attempts = 1
         try:
             try:  # the first try goes straight out: retry machinery costs time on every call
@@ -192,6 +198,21 @@ class OpenAIChatModel(ChatModel):
             update={"latency_ms": latency_ms, "retries": attempts - 1, "model": completion.model or self.name}
         )
 
+    def _checked(self, post: _Post) -> _Post:
+        """``post``, asking :attr:`server_check` whether the server is gone whenever a call fails."""
+        check = self.server_check
+        if check is None:
+            return post
+
+        async def checked(client: openai.AsyncOpenAI, request: dict[str, Any]) -> tuple[Completion, float]:
+            try:
+                return await post(client, request)
+            except (openai.APIConnectionError, ValueError):  # what a dead server looks like from here
+                check()  # raises LocalModelError (not transient: never retried) if the server died
+                raise
+
+        return checked
+
     @staticmethod
     async def _post(client: openai.AsyncOpenAI, request: dict[str, Any]) -> tuple[Completion, float]:
         """One call, and when it started.
@@ -206,7 +227,7 @@ class OpenAIChatModel(ChatModel):
         return _completion(data), started
 
     @staticmethod
-    def _streamer(watcher: Listener) -> Any:
+    def _streamer(watcher: Listener) -> _Post:
         """A :meth:`_post` that streams the reply to ``watcher`` and returns the same :class:`Completion`.
 
         Usage is asked for in the stream's last chunk (``stream_options.include_usage``); the

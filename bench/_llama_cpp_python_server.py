@@ -1,7 +1,10 @@
-"""The embedded model's server: llama-cpp-python's, with usage in streams and a cheaper grammar.
+"""The embedded model's previous server, kept as the "before" side of bench/embedded.py.
 
-This entry point (``python -m rolecall.models.llama_server``, the arguments of
-``llama_cpp.server``) changes two things before it runs that server:
+Until llama.cpp's own server replaced it (rolecall/models/local.py), rolecall ran
+llama-cpp-python's server through this entry point (``python bench/_llama_cpp_python_server.py``,
+the arguments of ``llama_cpp.server``; it needs llama-cpp-python, which ``make bench-embedded``
+installs). It changes two things before it runs that server, both of which llama.cpp's own
+server does by itself:
 
 * **Usage when streaming.** OpenAI's protocol ends a stream with a usage chunk when asked
   (``stream_options.include_usage``); llama-cpp-python's server never sends one. The tokens
