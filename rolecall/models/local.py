@@ -186,22 +186,20 @@ class LocalServer:
     def start(self) -> None:
         """Start the server; return once it has answered a multi-token prompt, or raise ``LocalModelError``."""
         try:
-            try:
-                self._start_once()
-            except _Died as died:
-                if not self.extra_layouts:
-                    raise LocalModelError(f"the embedded model server {died}") from None
-                log.warning(
-                    "the embedded model server crashed on its first prompt with llama.cpp's extra buffer types "
-                    "(repacked weights) on this CPU; starting it again without them, which is slower (%s)",
-                    died,
-                )
-                self.stop()
-                self.extra_layouts = False
+            while True:  # at most twice: with the extra buffer types, then (if that crashed) without them
                 try:
                     self._start_once()
-                except _Died as again:
-                    raise LocalModelError(f"the embedded model server {again}") from None
+                    return
+                except _Died as died:
+                    if not self.extra_layouts:
+                        raise LocalModelError(f"the embedded model server {died}") from None
+                    log.warning(
+                        "the embedded model server crashed on its first prompt with llama.cpp's extra buffer types "
+                        "(repacked weights) on this CPU; starting it again without them, which is slower (%s)",
+                        died,
+                    )
+                    self.stop()
+                    self.extra_layouts = False
         except BaseException:
             self.stop()
             raise
