@@ -16,24 +16,28 @@ from typing import Any
 from rolecall.models.base import GenerationParams
 from rolecall.settings import Assist
 
+#: What a turn says is never empty: the grammar itself refuses an empty field (a 135M model otherwise writes
+#: ``"instruction": ""`` again on every re-ask until the ``empty`` guard stops the conversation).
+_TEXT: dict[str, Any] = {"type": "string", "minLength": 1}
+
 INSTRUCTOR_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {"instruction": {"type": "string"}, "input": {"type": "string"}, "task_done": {"type": "boolean"}},
+    "properties": {"instruction": _TEXT, "input": {"type": "string"}, "task_done": {"type": "boolean"}},
     "required": ["instruction", "input", "task_done"],
 }
 EXECUTOR_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {"solution": {"type": "string"}},
+    "properties": {"solution": _TEXT},
     "required": ["solution"],
 }
 MEMBER_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {"message": {"type": "string"}},
+    "properties": {"message": _TEXT},
     "required": ["message"],
 }
 LEAD_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {"message": {"type": "string"}, "task_done": {"type": "boolean"}},
+    "properties": {"message": _TEXT, "task_done": {"type": "boolean"}},
     "required": ["message", "task_done"],
 }
 
