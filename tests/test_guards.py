@@ -157,3 +157,18 @@ def test_each_reask_draws_anew_and_a_premature_done_cannot_be_repeated_in_json()
     assert first.json_schema is not None and first.json_schema["properties"]["task_done"] == {"type": "boolean"}
     assert second.json_schema is not None and second.json_schema["properties"]["task_done"]["enum"] == [False]
     assert user_model.call_params[2] is not None and user_model.call_params[2].json_schema == first.json_schema
+
+
+def test_a_premature_done_stays_barred_through_the_other_reasks_of_its_turn() -> None:
+    from rolecall import Assist
+
+    done = '{"instruction": "", "input": "", "task_done": true}'
+    blank = '{"instruction": " ", "input": "the breads", "task_done": false}'
+    step = '{"instruction": "list three data sources for prices", "input": "None", "task_done": false}'
+    transcript, user_model, _ = play([done, blank, step, done], [GOOD_SOLUTION], assist=Assist(json_turns=True))
+    assert [event["guard"] for event in guard_events(transcript)] == ["premature_done", "off_format"]
+    assert transcript.messages[0].content == GOOD_INSTRUCTION and transcript.messages[0].reasks == 2
+    barred = [params.json_schema["properties"]["task_done"].get("enum") for params in user_model.call_params[:3]]
+    assert barred == [None, [False], [False]]  # the off_format re-ask kept the bar; the next turn may end the task
+    assert user_model.call_params[3] is not None and user_model.call_params[3].json_schema is not None
+    assert user_model.call_params[3].json_schema["properties"]["task_done"] == {"type": "boolean"}
