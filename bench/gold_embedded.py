@@ -19,6 +19,8 @@ from pathlib import Path
 
 from openai import OpenAI
 
+from rolecall.models.local import LOCAL_MODEL_NAME
+
 PLAYS = [
     ("Camp Leader", "Outdoor Cook", "Plan the meals for a three-day scout camp"),
     ("Tenant", "Lawyer", "Write a letter asking a landlord to fix a broken heater"),
@@ -44,13 +46,15 @@ EXECUTOR = "Task: {task}.\nRequest: {instruction}\nAnswer the request in two to 
 
 def ask(client: OpenAI, prompt: str, *, seed: int, max_tokens: int) -> str:
     reply = client.chat.completions.create(
-        model="SmolLM2-135M-Instruct", messages=[{"role": "user", "content": prompt}],
+        model=LOCAL_MODEL_NAME, messages=[{"role": "user", "content": prompt}],
         temperature=0.7, max_tokens=max_tokens, seed=seed,
     )  # fmt: skip
     return (reply.choices[0].message.content or "").strip()
 
 
-def play(client: OpenAI, number: int, roles_task: tuple[str, str, str], *, exchanges: int, seed: int) -> dict:
+def play(
+    client: OpenAI, number: int, roles_task: tuple[str, str, str], *, exchanges: int, seed: int
+) -> dict[str, object]:
     user, assistant, task = roles_task
     turns: list[dict[str, str]] = []
     asked: list[str] = []

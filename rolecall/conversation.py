@@ -323,8 +323,9 @@ class Conversation:
                 self._guard_event(verdict, "stop", agent)
                 raise GuardStop(verdict)
             reminders = [Said(NARRATOR, verdict.reminder)]
-            narrower = agent.reask_params(verdict.guard)  # kept for the rest of the turn: a later re-ask for
-            if narrower is not None:  # another guard must not give back what this one took away
+            # A narrowing holds for the rest of the turn: a later re-ask for another guard keeps it.
+            narrower = agent.reask_params(verdict.guard)
+            if narrower is not None:
                 narrowed = narrower if narrowed is None else narrowed.merged(narrower)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
