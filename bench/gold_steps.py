@@ -50,6 +50,30 @@ PLAYS = [
     ("Student", "Physics Teacher", "Explain why the sky is blue"),
     ("Brewer", "Food Scientist", "Brew a first batch of beer at home"),
     ("Parent", "Pediatric Nurse", "Prepare a first-aid kit for a family trip"),
+    ("Student", "Librarian", "Find good sources for an essay on climate change"),
+    ("Couple", "Real Estate Agent", "Buy a first flat in a big city"),
+    ("Runner", "Nutritionist", "Eat well before a marathon"),
+    ("Teacher", "Drama Coach", "Put on a short school play"),
+    ("Shop Owner", "Security Consultant", "Stop shoplifting in a small grocery store"),
+    ("Beekeeper", "Biologist", "Start a first beehive in a back garden"),
+    ("Manager", "Data Scientist", "Predict which customers will stop buying"),
+    ("Child", "Astronomer", "Find the planets in the night sky"),
+    ("Carpenter", "Architect", "Build a wooden garden shed"),
+    ("Writer", "Publisher", "Publish a first poetry book"),
+    ("Musician", "Music Producer", "Record a first song at home"),
+    ("Commuter", "Bicycle Mechanic", "Keep a city bike in good repair"),
+    ("Startup Founder", "Lawyer", "Register a new company"),
+    ("Parent", "Sleep Consultant", "Help a toddler sleep through the night"),
+    ("Teacher", "Web Developer", "Build a class website for homework"),
+    ("Tourist", "Local Guide", "Spend one day in Paris"),
+    ("Student", "History Teacher", "Explain why the Roman Empire fell"),
+    ("Homeowner", "Energy Advisor", "Cut the heating bill of an old house"),
+    ("Office Worker", "Ergonomist", "Set up a healthy desk at home"),
+    ("Club Captain", "Football Coach", "Plan a training session for under-twelves"),
+    ("Novice", "Knitting Teacher", "Knit a first scarf"),
+    ("Driver", "Driving Instructor", "Prepare for a driving test"),
+    ("Scientist", "Statistician", "Compare two groups of test results"),
+    ("Host", "Sommelier", "Choose wines for a dinner party"),
 ]
 PLAN = "Task: {task}.\nWrite a numbered list of {steps} short steps a {assistant} would take to do this task."
 ANSWER = "Task: {task}.\nRequest: {step}\nAnswer the request in two to four sentences."
@@ -72,7 +96,9 @@ def plan(client: OpenAI, task: str, assistant: str, *, steps: int, seed: int) ->
     return (found or [text.split("\n")[0]])[:steps]
 
 
-def best_answer(client: OpenAI, task: str, roles: tuple[str, str], turns: list[dict[str, str]], step: str, seed: int) -> str:
+def best_answer(
+    client: OpenAI, task: str, roles: tuple[str, str], turns: list[dict[str, str]], step: str, *, seed: int
+) -> str:
     """The first of :data:`DRAWS` answers the lexical judge passes, else the first."""
     judge = LexicalJudge()
     drawn = []
@@ -92,7 +118,9 @@ def play(client: OpenAI, number: int, roles_task: tuple[str, str, str], *, steps
     for position, step in enumerate(plan(client, task, assistant, steps=steps, seed=seed + 1000 * number)):
         turns.append({"side": "user", "text": f"Instruction: {step}\nInput: None"})
         draw = seed + 1000 * number + 10 * (position + 1)
-        turns.append({"side": "assistant", "text": best_answer(client, task, (user, assistant), turns, step, draw)})
+        turns.append(
+            {"side": "assistant", "text": best_answer(client, task, (user, assistant), turns, step, seed=draw)}
+        )
     turns.append({"side": "user", "text": "<TASK_DONE>"})
     return {"id": f"e-s{number}", "task": task, "user_role": user, "assistant_role": assistant, "turns": turns}
 
@@ -107,6 +135,8 @@ def main() -> None:
     client = OpenAI(base_url=args.base_url, api_key="local")
     args.out.mkdir(parents=True, exist_ok=True)
     for number, roles in enumerate(PLAYS, 1):
+        if (args.out / f"e-s{number}.json").exists():
+            continue  # made by an earlier run: the list grows, the made role-plays stay as they are
         record = play(client, number, roles, steps=args.steps, seed=args.seed)
         (args.out / f"{record['id']}.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
         print(record["id"], record["task"], len(record["turns"]), flush=True)

@@ -23,6 +23,7 @@ from rich.console import Console
 from rolecall._version import __version__
 from rolecall.batch import Batch, Progress, limited, load_batch_spec, summary
 from rolecall.batch.view import batch_progress
+from rolecall.cli.judge import add_judge_command, cmd_judge
 from rolecall.conversation import Conversation
 from rolecall.errors import RolecallError, SpecError, one_line
 from rolecall.evaluation import Evaluation, Scorecard, eval_label, load_suite, overrides_from
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_data_commands(commands)
     _add_eval_command(commands)
+    add_judge_command(commands)
 
     commands.add_parser("schema", help="print the transcript JSON Schema")
 
@@ -632,6 +634,7 @@ _COMMANDS = {
     "harvest": cmd_harvest,
     "stats": cmd_stats,
     "eval": cmd_eval,
+    "judge": cmd_judge,
     "schema": cmd_schema,
     "view": cmd_view,
     "serve": cmd_serve,

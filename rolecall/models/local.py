@@ -140,12 +140,15 @@ class LocalServer:
         gguf: Path | None = None,
         name: str = LOCAL_MODEL_NAME,
         binary: Path | None = None,
+        pooling: str | None = None,
     ) -> None:
         """``slots`` sequences are decoded together in each forward pass, each slot keeping its evaluated prompt
         (idle ones are saved to RAM), so agents that alternate resume from their own last state; ``threads``
         defaults to one per core; ``extra_layouts`` lets llama.cpp repack the weights for this CPU (turned off by
         itself if the server crashes with them); ``gguf`` serves another model file (a fine-tuned SmolLM2, say)
-        under the model name ``name``; ``binary`` runs another ``llama-server``."""
+        under the model name ``name``; ``binary`` runs another ``llama-server``; ``pooling`` (``none``, ``mean``,
+        ``last``) serves the model's hidden states on ``/embeddings`` instead of chat (the offline judge reads
+        them), each request's text at most ``n_ctx`` tokens."""
         self.host = host
         self.port = port or free_port()
         self.n_ctx = n_ctx
@@ -156,6 +159,7 @@ class LocalServer:
         self.gguf = gguf
         self.name = name
         self.binary = binary
+        self.pooling = pooling
         self._process: subprocess.Popen[bytes] | None = None
         self._log_file: tempfile._TemporaryFileWrapper[bytes] | None = None
 
@@ -181,6 +185,8 @@ class LocalServer:
             "--no-webui",
             "--metrics",  # /metrics: tokens, decode calls and busy slots (bench/embedded.py reads it)
             *([] if self.extra_layouts else ["--no-repack"]),
+            *(["--embeddings", "--pooling", self.pooling, "--ubatch-size", str(self.n_ctx), "--batch-size",
+               str(self.n_ctx)] if self.pooling else []),
         ]  # fmt: skip
 
     def start(self) -> None:
@@ -234,10 +240,15 @@ class LocalServer:
         )
 
     def _probe(self) -> None:
-        """One real chat completion: a prompt of several tokens evaluated, two tokens written."""
-        body = json.dumps({"model": self.name, "messages": _PROBE, "max_tokens": 2, "temperature": 0}).encode()
+        """One real request: a prompt of several tokens evaluated, and two tokens written (or its hidden states)."""
+        request_body: dict[str, object]
+        if self.pooling:
+            url, request_body = f"http://{self.host}:{self.port}/embeddings", {"content": _PROBE[0]["content"]}
+        else:
+            url = f"{self.base_url}/chat/completions"
+            request_body = {"model": self.name, "messages": _PROBE, "max_tokens": 2, "temperature": 0}
         request = urllib.request.Request(
-            f"{self.base_url}/chat/completions", data=body, headers={"Content-Type": "application/json"}
+            url, data=json.dumps(request_body).encode(), headers={"Content-Type": "application/json"}
         )
         try:
             with urllib.request.urlopen(request, timeout=self.startup_timeout) as response:

@@ -1,0 +1,100 @@
+"""The probe judge: the embedded model's hidden states over a turn, read by a classifier fitted to labels.
+
+SmolLM2-135M writes poorly, but it reads well enough to tell what a text is about. The probe
+runs it in embedding mode (:mod:`rolecall.judges.features`) and a logistic regression
+(:mod:`rolecall.judges.logistic`), fitted on the gold set's train split, turns the states into
+P(on task). Its weights ship as package data (``probe.json``); ``rolecall judge train`` refits
+them from the gold set, from per-turn marks made in ``rolecall view --review``, or both.
+
+It needs no endpoint and sends nothing anywhere: it starts its own llama.cpp server on loopback
+(or reads one given by URL) for as long as it is open.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from importlib.resources import files
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from rolecall.errors import SpecError
+from rolecall.judges.base import Judge, TurnInContext, Verdict, register_judge
+from rolecall.judges.features import HiddenStates
+from rolecall.judges.logistic import Logistic
+from rolecall.models.local import LocalServer
+from rolecall.transcripts.content import problem
+
+#: Tokens of the longest text the probe reads (its context, then the turn).
+N_CTX = 1024
+_NO_DONE = "\x00no-done-token\x00"
+
+
+def weights_file() -> Path:
+    return Path(str(files("rolecall.judges") / "probe.json"))
+
+
+def load(path: Path | None = None) -> tuple[Logistic, dict[str, Any]]:
+    """The fitted classifier of ``path`` (default: the shipped one) and what it says about its fitting."""
+    source = path or weights_file()
+    try:
+        record = json.loads(source.read_text(encoding="utf-8"))
+        return Logistic.from_dict(record["model"]), {key: value for key, value in record.items() if key != "model"}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SpecError(f"cannot read the probe's weights {source}: {exc}") from None
+
+
+@register_judge
+class ProbeJudge(Judge):
+    """The embedded model's hidden states over each turn in its context, read by a classifier fitted to the
+    gold set (offline, no endpoint)."""
+
+    name = "probe"
+
+    def __init__(self, *, weights: Path | None = None, url: str | None = None, concurrency: int = 2) -> None:
+        self.classifier, self.about = load(weights)
+        self.url = url
+        self.concurrency = concurrency
+        self._server: LocalServer | None = None
+        self._states: HiddenStates | None = None
+
+    def __enter__(self) -> ProbeJudge:
+        if self._states is None:
+            if self.url is None:
+                self._server = LocalServer(pooling="none", slots=self.concurrency, n_ctx=N_CTX)
+                self._server.start()
+            self._states = HiddenStates(self.url or self._server.base_url, concurrency=self.concurrency)  # type: ignore[union-attr]
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._server is not None:
+            self._server.stop()
+        self._server = self._states = None
+
+    async def verdicts(self, turns: Sequence[TurnInContext]) -> list[Verdict]:
+        if self._states is None:
+            self.__enter__()
+        assert self._states is not None
+        rows = await self._states.matrix(turns)
+        chances = self.classifier.probability(rows) if len(rows) else np.zeros(0)
+        return [self._verdict(turn, float(chance)) for turn, chance in zip(turns, chances, strict=True)]
+
+    def _verdict(self, turn: TurnInContext, chance: float) -> Verdict:
+        on_task = chance >= self.classifier.threshold
+        reason = None
+        if not on_task:  # name what the words show when they show it; else it is the meaning
+            reason = problem(turn.text, turn.side, turn.context, _NO_DONE) or "off_meaning"
+        return self.verdict(on_task, chance, reason)
+
+
+async def feature_rows(turns: Sequence[TurnInContext], *, url: str | None = None) -> np.ndarray[Any, Any]:
+    """The probe's feature rows for ``turns`` (starting the embedded model unless ``url`` is given)."""
+    if url is not None:
+        return await HiddenStates(url).matrix(turns)
+    with LocalServer(pooling="none", slots=2, n_ctx=N_CTX) as server:
+        return await HiddenStates(server.base_url).matrix(turns)
