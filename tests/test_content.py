@@ -172,9 +172,35 @@ def test_the_heuristic_score_counts_turns_off_task() -> None:
 def test_cli_harvest_can_keep_the_floor_to_structure(tmp_path: Path) -> None:
     source = tmp_path / "t.jsonl"
     append(source, BAD["content:off_topic"], fsync=False)
-    assert main(["harvest", str(source), "--format", "openai", "--out", str(tmp_path / "a"), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "harvest",
+                "--judge",
+                "lexical",
+                str(source),
+                "--format",
+                "openai",
+                "--out",
+                str(tmp_path / "a"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert not (tmp_path / "a" / "train.jsonl").exists() or not (tmp_path / "a" / "train.jsonl").read_text()
-    args = ["harvest", str(source), "--format", "openai", "--out", str(tmp_path / "b"), "--content-checks", "off"]
+    args = [
+        "harvest",
+        "--judge",
+        "lexical",
+        str(source),
+        "--format",
+        "openai",
+        "--out",
+        str(tmp_path / "b"),
+        "--content-checks",
+        "off",
+    ]
     assert main([*args, "--quiet"]) == 0
     assert len((tmp_path / "b" / "train.jsonl").read_text().splitlines()) == 1
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from rolecall.cli import main
+from rolecall.judges import LexicalJudge
 from rolecall.errors import SpecError
 from rolecall.evaluation import Evaluation, eval_label, load_suite
 from rolecall.evaluation.scoring import reasks
@@ -67,7 +68,7 @@ def suite_file(tmp_path: Path) -> Path:
 
 def test_eval_gives_exactly_the_shares_the_turns_earn(suite_file: Path, tmp_path: Path) -> None:
     evaluation = Evaluation(load_suite(suite_file), {}, tmp_path / "eval", "guards")
-    card = pytest.importorskip("asyncio").run(evaluation.hold(scripted(), concurrency=1))
+    card = pytest.importorskip("asyncio").run(evaluation.hold(scripted(), LexicalJudge(), concurrency=1))
     instructor, executor = card.sides["instructor"], card.sides["executor"]
     # every configuration is divided by the same slots: 3 role-plays x 2 turns per side
     assert (instructor.slots, executor.slots) == (6, 6)
@@ -92,12 +93,12 @@ def test_a_rerun_resumes_and_another_configuration_is_refused(suite_file: Path, 
 
     suite = load_suite(suite_file)
     out = tmp_path / "eval"
-    asyncio.run(Evaluation(suite.first(2), {}, out).hold(scripted(), concurrency=2))
+    asyncio.run(Evaluation(suite.first(2), {}, out).hold(scripted(), LexicalJudge(), concurrency=2))
     model = scripted()
-    card = asyncio.run(Evaluation(suite.first(2), {}, out).hold(model, concurrency=2))
+    card = asyncio.run(Evaluation(suite.first(2), {}, out).hold(model, LexicalJudge(), concurrency=2))
     assert model.calls == [] and card.conversations == 2  # nothing held twice
     with pytest.raises(SpecError, match="other settings"):
-        asyncio.run(Evaluation(suite.first(2), {"max_turns": 3}, out).hold(scripted()))
+        asyncio.run(Evaluation(suite.first(2), {"max_turns": 3}, out).hold(scripted(), LexicalJudge()))
     assert len(list(store.read(out / "conversations.jsonl"))) == 2
 
 
@@ -105,7 +106,7 @@ def test_reasks_do_not_count_the_verdict_a_guard_gave_up_on(suite_file: Path, tm
     import asyncio
 
     out = tmp_path / "eval"
-    asyncio.run(Evaluation(load_suite(suite_file), {}, out).hold(scripted(), concurrency=1))
+    asyncio.run(Evaluation(load_suite(suite_file), {}, out).hold(scripted(), LexicalJudge(), concurrency=1))
     looped = next(
         t for t in store.read(out / "conversations.jsonl") if t.termination and t.termination.reason == "loop"
     )
@@ -127,7 +128,7 @@ def test_the_cli_holds_rolecalls_own_suite_against_an_endpoint(
     with FakeOpenAIServer(reply) as server:
         code = main([
             "eval", "--limit", "2", "--max-turns", "1", "--base-url", server.base_url, "--model", "m",
-            "--out", str(tmp_path / "e"), "--json", str(tmp_path / "card.json"), "--concurrency", "1",
+            "--out", str(tmp_path / "e"), "--json", str(tmp_path / "card.json"), "--concurrency", "1", "--judge", "lexical",
         ])  # fmt: skip
     assert code == 0
     card = json.loads((tmp_path / "card.json").read_text())
@@ -186,7 +187,19 @@ def test_a_failing_endpoint_saves_the_failed_role_plays_and_exits_1(
 ) -> None:
     with FakeOpenAIServer(lambda request: FakeResponse(status=401)) as server:
         code = main(
-            ["eval", "--limit", "2", "--base-url", server.base_url, "--model", "m", "--out", str(tmp_path / "e")]
+            [
+                "eval",
+                "--limit",
+                "2",
+                "--base-url",
+                server.base_url,
+                "--model",
+                "m",
+                "--out",
+                str(tmp_path / "e"),
+                "--judge",
+                "lexical",
+            ]
         )
     assert code == 1
     assert "2 role-plays failed" in capsys.readouterr().err

@@ -273,7 +273,7 @@ def test_every_reader_survives_and_every_valid_record_is_harvested(
     (folder / "not-a-file.jsonl").mkdir()  # a folder where a file was expected
     out = tmp_path / f"out-{uuid.uuid4().hex}"
     harvest_args = ["--reasons", "task_done", "--min-turns", "0", "--no-near-dup"]
-    code = main(["harvest", str(folder), "--format", "openai", "--out", str(out), *harvest_args])
+    code = main(["harvest", "--judge", "lexical", str(folder), "--format", "openai", "--out", str(out), *harvest_args])
     assert code == 0
     written = (out / "train.jsonl").read_text() if (out / "train.jsonl").exists() else ""
     for marker in markers:
@@ -306,7 +306,9 @@ def test_corpus_transcripts_cost_only_their_bad_lines(
     source = tmp_path / "mixed.jsonl"
     source.write_bytes(path.read_bytes().rstrip(b"\n") + b"\n" + good.to_json().encode() + b"\n")
     out = tmp_path / "out"
-    code = main(["harvest", str(source), "--format", "sharegpt", "--out", str(out), "--min-turns", "0"])
+    code = main(
+        ["harvest", "--judge", "lexical", str(source), "--format", "sharegpt", "--out", str(out), "--min-turns", "0"]
+    )
     assert code == 0
     assert good.messages[1].content.split()[1] in (out / "train.jsonl").read_text()
     for line in capsys.readouterr().err.splitlines():

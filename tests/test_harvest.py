@@ -209,14 +209,20 @@ def test_min_turns_and_min_score(tmp_path: Path) -> None:
     assert report.kept == 1 and report.scores and 0.1 <= report.scores[0] <= 1
 
 
-def test_llm_judge_scores_are_metered(tmp_path: Path) -> None:
-    from rolecall.transcripts.quality import Judge
+def test_the_llm_judge_reads_each_turn_for_the_floor_and_its_calls_are_metered(tmp_path: Path) -> None:
+    from rolecall.judges import LLMJudge
+    from rolecall.judges.recorded import turn_reader
 
     source = write(tmp_path / "in.jsonl", [roleplay(variant=0), roleplay(variant=1)])
-    judge = Judge(ScriptedModel(["9", "Grade: 2"]))
-    report = harvest([source], tmp_path / "out", HarvestOptions(floor=QualityFloor(min_score=0.5), judge=judge))
-    assert report.kept == 1 and dict(report.dropped) == {"low_score": 1}
-    assert report.judge is not None and report.judge["calls"] == 2 and report.judge["prompt_tokens"] > 0
+    turns = sum(1 for m in roleplay(variant=0).spoken if "<TASK_DONE>" not in m.content)
+    on = '{"on_task": true, "confidence": 0.9, "reason": "does the step"}'
+    off = '{"on_task": false, "confidence": 0.8, "reason": "about another task"}'
+    judge = LLMJudge(ScriptedModel([on] * turns + [on, off] + [on] * (turns - 2)))
+    options = HarvestOptions(turn_reader=turn_reader(judge), judge="llm")
+    report = harvest([source], tmp_path / "out", options)
+    assert report.kept == 1 and dict(report.dropped) == {"content:about another task": 1}
+    assert judge.calls == 2 * turns and judge.usage.prompt_tokens > 0
+    assert report.judge == {"name": "llm"}
 
 
 # -- dedup, splits, secrets, bad input ------------------------------------------------------
@@ -269,7 +275,7 @@ def test_malformed_lines_are_reported_counted_and_skipped(tmp_path: Path, capsys
     future = json.dumps(json.loads(good) | {"schema_version": 7})
     source = tmp_path / "in.jsonl"
     source.write_text("\n".join([good, "{broken", future]) + "\n" + good[:100])
-    code = main(["harvest", str(source), "--format", "openai", "--out", str(tmp_path / "out")])
+    code = main(["harvest", "--judge", "lexical", str(source), "--format", "openai", "--out", str(tmp_path / "out")])
     assert code == 0
     captured = capsys.readouterr()
     assert f"{source}:2: not JSON" in captured.err
@@ -328,11 +334,27 @@ def test_card_and_trainer_configs(tmp_path: Path) -> None:
 
 def test_harvest_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = write(tmp_path / "in.jsonl", [roleplay()])
-    assert main(["harvest", str(source), "--format", "csv", "--out", str(tmp_path / "o")]) == 2
+    assert main(["harvest", "--judge", "lexical", str(source), "--format", "csv", "--out", str(tmp_path / "o")]) == 2
     assert "invalid choice" in capsys.readouterr().err
-    assert main(["harvest", str(source), "--format", "openai", "--out", str(tmp_path / "o"), "--split", "2"]) == 2
+    assert (
+        main(
+            [
+                "harvest",
+                "--judge",
+                "lexical",
+                str(source),
+                "--format",
+                "openai",
+                "--out",
+                str(tmp_path / "o"),
+                "--split",
+                "2",
+            ]
+        )
+        == 2
+    )
     assert "--split 2.0" in capsys.readouterr().err
-    assert main(["harvest", "nowhere", "--format", "openai", "--out", str(tmp_path / "o")]) == 2
+    assert main(["harvest", "--judge", "lexical", "nowhere", "--format", "openai", "--out", str(tmp_path / "o")]) == 2
     assert "nowhere: no such file" in capsys.readouterr().err
 
 

@@ -111,7 +111,22 @@ def test_run_and_harvest_write_no_key_anywhere(
     foreign.write_text(json.dumps(saved) + "\n")
     for fmt in FORMATS:
         out = tmp_path / "datasets" / fmt
-        assert main(["harvest", str(tmp_path / "runs"), "--format", fmt, "--out", str(out), "--keep-rejected"]) == 0
+        assert (
+            main(
+                [
+                    "harvest",
+                    "--judge",
+                    "lexical",
+                    str(tmp_path / "runs"),
+                    "--format",
+                    fmt,
+                    "--out",
+                    str(out),
+                    "--keep-rejected",
+                ]
+            )
+            == 0
+        )
     assert main(["stats", str(tmp_path / "runs"), "--plot", str(tmp_path / "stats.html")]) == 0
     assert [leak for leak in leaks(tmp_path) if not leak.startswith(("spec.yaml", "foreign.jsonl"))] == []
     report = json.loads((tmp_path / "datasets" / "parquet" / "harvest_report.json").read_text())

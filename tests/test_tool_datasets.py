@@ -58,7 +58,10 @@ def transcripts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def harvested(transcripts: Path, out: Path, fmt: str, *extra: str) -> list[dict[str, Any]]:
-    assert main(["harvest", str(transcripts), "--format", fmt, "--out", str(out), "--quiet", *extra]) == 0
+    assert (
+        main(["harvest", "--judge", "lexical", str(transcripts), "--format", fmt, "--out", str(out), "--quiet", *extra])
+        == 0
+    )
     if fmt == "parquet":
         return []
     return [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]

@@ -221,7 +221,7 @@ def test_version_1_files_still_read_everywhere(tmp_path: Path) -> None:
         agent.pop("tools")
     path = tmp_path / "old.jsonl"
     path.write_text(json.dumps(old) + "\n")
-    harvest = ["harvest", str(path), "--format", "openai", "--out", str(tmp_path / "d")]
+    harvest = ["harvest", "--judge", "lexical", str(path), "--format", "openai", "--out", str(tmp_path / "d")]
     for command in (["show", str(path)], ["stats", str(path)], harvest):
         assert main(command) == 0, command
     assert (tmp_path / "d" / "train.jsonl").read_text().count("\n") == 1
@@ -245,7 +245,18 @@ def test_a_batch_gives_every_executor_its_tools_and_harvests_tool_rows(tmp_path:
         argv = ["batch", str(spec), "--out", str(tmp_path / "out"), "--base-url", server.base_url, "--quiet"]
         assert main(argv) == 0
     dataset = tmp_path / "dataset"
-    argv = ["harvest", str(tmp_path / "out"), "--format", "openai", "--out", str(dataset), "--quiet", "--tools-ok"]
+    argv = [
+        "harvest",
+        "--judge",
+        "lexical",
+        str(tmp_path / "out"),
+        "--format",
+        "openai",
+        "--out",
+        str(dataset),
+        "--quiet",
+        "--tools-ok",
+    ]
     assert main(argv) == 0
     rows = [json.loads(line) for line in (dataset / "train.jsonl").read_text().splitlines()]
     assert len(rows) == 2
@@ -293,7 +304,22 @@ def test_a_json_route_conversation_exports_the_system_prompt_of_native_calls(tmp
     assert '{"tool": "<name>"' in info.system_prompt  # what the model was shown
     append(tmp_path / "t.jsonl", transcript)
     out = tmp_path / "d"
-    assert main(["harvest", str(tmp_path / "t.jsonl"), "--format", "openai", "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "harvest",
+                "--judge",
+                "lexical",
+                str(tmp_path / "t.jsonl"),
+                "--format",
+                "openai",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     row = json.loads((out / "train.jsonl").read_text())
     system = row["messages"][0]["content"]
     assert '{"tool"' not in system and system.endswith(info.tool_prompt["native"])

@@ -82,7 +82,23 @@ def test_pages_over_http_and_marks_reach_the_harvest(tmp_path: Path) -> None:
         assert "marked" in get(f"{server.url}/c/{loop_id}")
     assert json.loads(marks.read_text().splitlines()[0])["verdict"] == "keep"
     out = tmp_path / "dataset"
-    assert main(["harvest", str(folder), "--format", "openai", "--out", str(out), "--marks", str(marks)]) == 0
+    assert (
+        main(
+            [
+                "harvest",
+                "--judge",
+                "lexical",
+                str(folder),
+                "--format",
+                "openai",
+                "--out",
+                str(out),
+                "--marks",
+                str(marks),
+            ]
+        )
+        == 0
+    )
     rows = (out / "train.jsonl").read_text()
     topic = catalog.find(loop_id).title.split(" about ")[1]  # type: ignore[union-attr]
     assert f"the {topic} source" in rows  # a loop the floor drops, kept because a reviewer said so
@@ -96,7 +112,7 @@ def test_pages_over_http_and_marks_reach_the_harvest(tmp_path: Path) -> None:
 def test_dataset_rows_are_listed_and_shown(tmp_path: Path) -> None:
     folder = make_folder(tmp_path, conversations=3)
     out = tmp_path / "dataset"
-    assert main(["harvest", str(folder), "--format", "sharegpt", "--out", str(out)]) == 0
+    assert main(["harvest", "--judge", "lexical", str(folder), "--format", "sharegpt", "--out", str(out)]) == 0
     catalog = Catalog([out])
     catalog.refresh()
     rows = catalog.snapshot()

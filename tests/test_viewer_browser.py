@@ -91,7 +91,23 @@ def test_a_reviewer_filters_opens_marks_and_the_harvest_honours_it(
         page.wait_for_selector("#news", state="visible", timeout=10_000)
 
     out = tmp_path / "dataset"
-    assert main(["harvest", str(folder), "--format", "openai", "--out", str(out), "--marks", str(marks)]) == 0
+    assert (
+        main(
+            [
+                "harvest",
+                "--judge",
+                "lexical",
+                str(folder),
+                "--format",
+                "openai",
+                "--out",
+                str(out),
+                "--marks",
+                str(marks),
+            ]
+        )
+        == 0
+    )
     kept_loop = catalog.find(conversation_id)
     assert kept_loop is not None
     topic = kept_loop.title.split(" about ")[1]

@@ -15,6 +15,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 
@@ -23,11 +24,13 @@ from rich.console import Console
 from rolecall._version import __version__
 from rolecall.batch import Batch, Progress, limited, load_batch_spec, summary
 from rolecall.batch.view import batch_progress
-from rolecall.cli.judge import add_judge_command, cmd_judge
+from rolecall.cli.judge import add_judge_command, cmd_judge, open_judges
 from rolecall.conversation import Conversation
 from rolecall.errors import RolecallError, SpecError, one_line
 from rolecall.evaluation import Evaluation, Scorecard, eval_label, load_suite, overrides_from
 from rolecall.evaluation.report import render as render_scorecard
+from rolecall.judges import DEFAULT_JUDGE, Judge, open_judge
+from rolecall.judges.recorded import turn_reader
 from rolecall.live import LiveReply
 from rolecall.models.base import ChatModel
 from rolecall.models.endpoint import open_model, resolve_endpoint
@@ -42,7 +45,7 @@ from rolecall.transcripts.formats import FORMATS
 from rolecall.transcripts.harvest import harvest
 from rolecall.transcripts.marks import marks_beside
 from rolecall.transcripts.marks import read as read_marks
-from rolecall.transcripts.quality import Judge, QualityFloor
+from rolecall.transcripts.quality import QualityFloor
 from rolecall.transcripts.record import Transcript, json_schema
 from rolecall.transcripts.report import HarvestOptions
 from rolecall.transcripts.stats import collect, plot, render
@@ -144,7 +147,9 @@ def _add_data_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     harvest.add_argument("--min-turns", type=int, default=1)
     harvest.add_argument("--min-score", type=float, help="drop conversations scoring below this (0..1)")
-    harvest.add_argument("--judge", action="store_true", help="score with an LLM judge (the configured model)")
+    harvest.add_argument(
+        "--judge", help=f"the judge that says which turns are on task (default {DEFAULT_JUDGE}; lexical: word counts)"
+    )
     _model_options(harvest)
     harvest.add_argument("--no-near-dup", action="store_true", help="exact dedup only")
     harvest.add_argument("--near-dup-threshold", type=float, default=0.8)
@@ -204,6 +209,7 @@ def _add_eval_command(commands: argparse._SubParsersAction[_Parser]) -> None:
     evaluate.add_argument("--guards", action=argparse.BooleanOptionalAction, help="the guards on (default) or off")
     evaluate.add_argument("--concurrency", type=int, help="role-plays in flight (default 8; 4 on the embedded model)")
     evaluate.add_argument("--quiet", action="store_true", help="no progress, only the scorecard")
+    evaluate.add_argument("--judge", help=f"the judge that reads the turns (default {DEFAULT_JUDGE})")
     _model_options(evaluate)
 
 
@@ -424,8 +430,6 @@ def cmd_tasks(args: argparse.Namespace, console: Console) -> int:
 def cmd_harvest(args: argparse.Namespace, console: Console) -> int:
     if args.min_turns < 0:
         raise SpecError("--min-turns: give 0 or more")
-    if args.judge and args.min_score is None:
-        raise SpecError("--judge scores conversations: give --min-score too")
     floor = QualityFloor(
         reasons=frozenset(reason.strip() for reason in args.reasons.split(",") if reason.strip()),
         min_turns=args.min_turns,
@@ -440,11 +444,10 @@ def cmd_harvest(args: argparse.Namespace, console: Console) -> int:
         near_dup=not args.no_near_dup, near_dup_threshold=args.near_dup_threshold, train_share=args.split,
         seed=args.split_seed, keep_rejected=args.keep_rejected, marks=marks,
     )  # fmt: skip
-    if args.judge:
-        with open_model(resolve_endpoint(base_url=args.base_url, model=args.model)) as model:
-            report = harvest(args.paths, args.out, dataclasses.replace(options, judge=Judge(model)))
-    else:
-        report = harvest(args.paths, args.out, options)
+    with ExitStack() as stack:
+        judge = open_judges(args.judge or DEFAULT_JUDGE, stack, base_url=args.base_url, model=args.model)
+        reader = turn_reader(judge) if judge.name != "lexical" else None  # the word counts read transcripts directly
+        report = harvest(args.paths, args.out, dataclasses.replace(options, turn_reader=reader, judge=judge.name))
     for bad in report.malformed[:20]:
         _error(f"skipped {bad}")
     if len(report.malformed) > 20:
@@ -572,12 +575,14 @@ def cmd_eval(args: argparse.Namespace, console: Console) -> int:
             roles = {agent.kind: agent.role for agent in transcript.agents}
             console.print(f"[dim]{roles.get('assistant')} / {roles.get('user')}: {ending}[/dim]")
 
-    with open_model(endpoint) as model:
+    with ExitStack() as stack:
+        model = stack.enter_context(open_model(endpoint))
+        judge = stack.enter_context(open_judge(args.judge or DEFAULT_JUDGE, model=model))
         label = args.label or eval_label(spec.settings().for_model(model)[0])
         out = args.out or Path("rolecall-eval") / f"{model.name}-{label}".replace("/", "_")
         evaluation = Evaluation(suite, overrides, out, label)
         concurrency = args.concurrency or (EMBEDDED_CONCURRENCY if model.embedded else DEFAULT_CONCURRENCY)
-        card = asyncio.run(_run_eval(evaluation, model, concurrency, done))
+        card = asyncio.run(_run_eval(evaluation, model, judge, concurrency, done))
     console.print(render_scorecard(card))
     if args.json is not None:
         args.json.write_text(json.dumps(evaluation.result, indent=2) + "\n", encoding="utf-8")
@@ -588,10 +593,10 @@ def cmd_eval(args: argparse.Namespace, console: Console) -> int:
 
 
 async def _run_eval(
-    evaluation: Evaluation, model: ChatModel, concurrency: int, done: Callable[[Transcript], None]
+    evaluation: Evaluation, model: ChatModel, judge: Judge, concurrency: int, done: Callable[[Transcript], None]
 ) -> Scorecard:
     try:
-        return await evaluation.hold(model, concurrency=concurrency, on_done=done)
+        return await evaluation.hold(model, judge, concurrency=concurrency, on_done=done)
     finally:
         await model.aclose()
 
@@ -639,6 +644,3 @@ _COMMANDS = {
     "view": cmd_view,
     "serve": cmd_serve,
 }
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

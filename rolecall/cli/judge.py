@@ -4,8 +4,8 @@
     rolecall judge calibrate [--judge NAME] [--labels FILE]
     rolecall judge train LABELS... [--out WEIGHTS.json]
 
-The first writes one line per accepted instructor or executor turn; a verdict recorded while
-the conversation was held (by the same judge) is read back, not made again. ``calibrate``
+The first writes one line per accepted instructor or executor turn; verdicts recorded while
+the conversation was held (by the same judge) are read back, not made again. ``calibrate``
 prints accuracy, precision, recall and Cohen's kappa on the gold test split, beside a judge
 that knows only each turn's source. ``train`` refits the probe's classifier.
 """
@@ -16,7 +16,7 @@ import argparse
 import asyncio
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -27,10 +27,13 @@ from rich.table import Table
 from rolecall.errors import SpecError
 from rolecall.judges import DEFAULT_JUDGE, JUDGES, Judge, LLMJudge, open_judge, training
 from rolecall.judges import gold as gold_set
-from rolecall.judges.base import Dialogue, Verdict, dialogue_of, judge_dialogue
+from rolecall.judges.base import dialogue_of, judge_dialogue
 from rolecall.judges.calibration import Agreement
+from rolecall.judges.probe import user_weights_file
+from rolecall.judges.recorded import read_transcripts
 from rolecall.models.endpoint import open_model, resolve_endpoint
 from rolecall.transcripts import store
+from rolecall.transcripts.record import Transcript
 
 EXIT_OK = 0
 #: Role-plays judged per batch: enough for the model server to stay busy, few enough to stream the output.
@@ -58,11 +61,16 @@ def _names() -> str:
     return ", ".join(JUDGES.members())
 
 
-def _open(args: argparse.Namespace, name: str, stack: ExitStack) -> Judge:
-    model = None
+def open_judges(name: str, stack: ExitStack, *, base_url: str | None = None, model: str | None = None) -> Judge:
+    """The judge called ``name``, open for as long as ``stack`` (the llm judge with the endpoint of the options)."""
+    chat = None
     if JUDGES.get(name) is LLMJudge:
-        model = stack.enter_context(open_model(resolve_endpoint(base_url=args.base_url, model=args.model)))
-    return stack.enter_context(open_judge(name, model=model))
+        chat = stack.enter_context(open_model(resolve_endpoint(base_url=base_url, model=model)))
+    return stack.enter_context(open_judge(name, model=chat))
+
+
+def _open(args: argparse.Namespace, name: str, stack: ExitStack) -> Judge:
+    return open_judges(name, stack, base_url=args.base_url, model=args.model)
 
 
 def cmd_judge(args: argparse.Namespace, console: Console) -> int:
@@ -80,78 +88,49 @@ def cmd_judge(args: argparse.Namespace, console: Console) -> int:
     return _judge_files(args, console)
 
 
-def _dialogues(paths: Sequence[str], reader: store.Reader) -> Iterator[tuple[Dialogue, dict[int, Verdict]]]:
-    for transcript in reader.read(paths):
-        dialogue = dialogue_of(transcript)
-        if dialogue is not None:
-            yield dialogue, recorded_verdicts(transcript.events)
-
-
-def recorded_verdicts(events: Sequence[object]) -> dict[int, Verdict]:
-    """The verdicts a conversation recorded while it was held, by message index."""
-    found: dict[int, Verdict] = {}
-    for event in events:
-        extra = getattr(event, "model_extra", None) or {}
-        if getattr(event, "kind", None) == "verdict" and isinstance(extra.get("message_index"), int):
-            found[extra["message_index"]] = Verdict(
-                bool(extra.get("on_task")), float(extra.get("score", 0.0)), extra.get("reason"), str(extra.get("judge"))
-            )
-    return found
-
-
 def _judge_files(args: argparse.Namespace, console: Console) -> int:
     name = args.judge_name or DEFAULT_JUDGE
     reader = store.Reader()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    turns = conversations = on_task = reused = 0
+    counts = {"turns": 0, "conversations": 0, "on_task": 0}
     started = time.perf_counter()
     with ExitStack() as stack, args.out.open("w", encoding="utf-8") as out:
         judge = _open(args, name, stack)
-        pending: list[tuple[Dialogue, dict[int, Verdict]]] = []
 
-        def flush() -> None:
-            nonlocal turns, conversations, on_task, reused
-            fresh = [dialogue for dialogue, recorded in pending if not _all_recorded(dialogue, recorded, name)]
-            judged = iter(asyncio.run(judge_dialogue(judge, fresh)) if fresh else [])
-            for dialogue, recorded in pending:
-                verdicts = (
-                    [recorded[index] for index in _indices(dialogue)]
-                    if _all_recorded(dialogue, recorded, name)
-                    else next(judged)
-                )
-                reused += len(verdicts) if _all_recorded(dialogue, recorded, name) else 0
-                for index, (side, _), verdict in zip(_indices(dialogue), dialogue.turns, verdicts, strict=True):
-                    line = {"conversation_id": dialogue.conversation_id, "message_index": index, "side": side}
+        def flush(transcripts: list[Transcript]) -> None:
+            for transcript, verdicts in zip(
+                transcripts, asyncio.run(read_transcripts(judge, transcripts)), strict=True
+            ):
+                sides = dict(zip(*_sides(transcript), strict=True))
+                for index, verdict in sorted(verdicts.items()):
+                    line = {"conversation_id": transcript.id, "message_index": index, "side": sides[index]}
                     out.write(json.dumps({**line, **verdict.to_dict()}, ensure_ascii=False) + "\n")
-                    on_task += verdict.on_task
-                turns += len(verdicts)
-                conversations += 1
-            pending.clear()
+                    counts["on_task"] += verdict.on_task
+                counts["turns"] += len(verdicts)
+                counts["conversations"] += bool(verdicts)
+            transcripts.clear()
 
-        for item in _dialogues(args.paths, reader):
-            pending.append(item)
+        pending: list[Transcript] = []
+        for transcript in reader.read(args.paths):
+            pending.append(transcript)
             if len(pending) >= CHUNK:
-                flush()
-        flush()
+                flush(pending)
+        flush(pending)
     for bad in reader.bad[:20]:
         console.print(f"[yellow]skipped {bad}[/yellow]")
     if not args.quiet:
-        seconds = time.perf_counter() - started
-        share = f"{on_task / turns:.0%}" if turns else "-"
+        turns, seconds = counts["turns"], time.perf_counter() - started
+        share = f"{counts['on_task'] / turns:.0%}" if turns else "-"
         console.print(
-            f"judged {turns} turns of {conversations} conversations with {name}: {on_task} on task ({share}); "
-            f"{reused} read from the transcripts; {turns / seconds if seconds else 0:.1f} turns/s; "
-            f"verdicts in {args.out}"
+            f"judged {turns} turns of {counts['conversations']} conversations with {name}: {counts['on_task']} on "
+            f"task ({share}); {turns / seconds if seconds else 0:.1f} turns/s; verdicts in {args.out}"
         )
     return EXIT_OK
 
 
-def _indices(dialogue: Dialogue) -> list[int]:
-    return list(dialogue.message_indices) or list(range(len(dialogue.turns)))
-
-
-def _all_recorded(dialogue: Dialogue, recorded: dict[int, Verdict], name: str) -> bool:
-    return bool(recorded) and all(index in recorded and recorded[index].judge == name for index in _indices(dialogue))
+def _sides(transcript: Transcript) -> tuple[list[int], list[str]]:
+    dialogue = dialogue_of(transcript)
+    return (list(dialogue.message_indices), [side for side, _ in dialogue.turns]) if dialogue else ([], [])
 
 
 def calibration(judge: Judge, plays: Sequence[gold_set.GoldPlay]) -> Agreement:
@@ -195,7 +174,7 @@ def _calibrate(args: argparse.Namespace, console: Console) -> int:
 
 def _train(labels: Sequence[str], args: argparse.Namespace, console: Console) -> int:
     plays = training.labelled_plays(labels)
-    out = args.out or training.user_weights_file()
+    out = args.out or user_weights_file()
     report = training.train(plays, out)
     if not args.quiet:
         console.print(

@@ -19,8 +19,9 @@ from typing import Any
 
 from rolecall._version import __version__
 from rolecall.errors import SpecError
-from rolecall.evaluation.scoring import Scorecard
+from rolecall.evaluation.scoring import Scorecard, judge_slots
 from rolecall.evaluation.suite import Suite
+from rolecall.judges.base import Judge
 from rolecall.models.base import ChatModel
 from rolecall.secrets import write_text
 from rolecall.settings import Settings
@@ -98,18 +99,20 @@ class Evaluation:
             raise SpecError(f"{self.out}: holds an evaluation of other settings or another model; give another --out")
         return float(earlier.get("scorecard", {}).get("minutes", 0.0))
 
-    def score(self, transcripts: dict[Key, Transcript], minutes: float) -> Scorecard:
-        card = Scorecard(self.label, minutes=minutes)
-        for key, spec in self.specs.items():
-            if key in transcripts:
-                card.add(transcripts[key], spec.settings().max_turns)
+    async def score(self, transcripts: dict[Key, Transcript], minutes: float, judge: Judge) -> Scorecard:
+        """The scorecard of the suite's transcripts, every turn of them read by ``judge``."""
+        card = Scorecard(self.label, minutes=minutes, judge=judge.name)
+        held = [(transcripts[key], spec) for key, spec in self.specs.items() if key in transcripts]
+        slots = await judge_slots([transcript for transcript, _ in held], judge)
+        for (transcript, spec), its in zip(held, slots, strict=True):
+            card.add(transcript, spec.settings().max_turns, its)
         return card
 
     def write(self, card: Scorecard, model: str) -> dict[str, Any]:
         """Save ``eval.json`` (replaced whole) and return what it holds."""
         result = {
             **self.identity, "label": self.label, "model": model, "rolecall_version": __version__,
-            "roleplays": len(self.specs), "scorecard": card.to_dict(),
+            "roleplays": len(self.specs), "judge": card.judge, "scorecard": card.to_dict(),
         }  # fmt: skip
         tmp = self.out / f".{RESULT}.{os.getpid()}.tmp"
         write_text(tmp, json.dumps(result, indent=2) + "\n")
@@ -117,9 +120,14 @@ class Evaluation:
         return result
 
     async def hold(
-        self, model: ChatModel, *, concurrency: int = 2, on_done: Callable[[Transcript], None] | None = None
+        self,
+        model: ChatModel,
+        judge: Judge,
+        *,
+        concurrency: int = 2,
+        on_done: Callable[[Transcript], None] | None = None,
     ) -> Scorecard:
-        """Hold every role-play not yet held (or failed), saving each as it ends, then score the suite."""
+        """Hold every role-play not yet held (or failed), saving each as it ends, then score the suite by ``judge``."""
         if concurrency < 1:
             raise SpecError("--concurrency must be at least 1")
         store.ensure_writable(self.out, "eval")
@@ -138,6 +146,6 @@ class Evaluation:
                 on_done(transcript)
 
         await asyncio.gather(*(one(key, spec) for key, spec in todo))
-        card = self.score(self.saved(), earlier_minutes + (time.monotonic() - started) / 60)
+        card = await self.score(self.saved(), earlier_minutes + (time.monotonic() - started) / 60, judge)
         self.result = self.write(card, model.name)
         return card

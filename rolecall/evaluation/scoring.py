@@ -9,19 +9,23 @@ every configuration is divided by the same turns. A slot holds the turn written 
 * its **final turn** is the reply that entered the transcript (a slot whose drafts a guard
   gave up on has none, and counts as off task).
 
-Both are judged by the content checks (:mod:`rolecall.transcripts.content`). Slots left
-after the conversation ended count as on task when it ended in success (done, or the graph
-complete, after a solution did real work) and as off task otherwise, named by the ending.
+Both are read by a judge (:mod:`rolecall.judges`; ``rolecall eval --judge NAME``, the probe by
+default), all of a suite's turns in one batch; a done turn is on task once an earlier final
+solution was. Slots left after the conversation ended count as on task when it ended in success
+(done, or the graph complete, after a solution did real work) and as off task otherwise, named
+by the ending.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from rolecall.transcripts.content import Reading, answers, problem
+from rolecall.judges.base import DONE_WITHOUT_WORK, Dialogue, Judge, TurnInContext, in_context, is_done
+from rolecall.transcripts.content import Reading, answers
 from rolecall.transcripts.record import Transcript
 
 SIDES = {"user": "instructor", "assistant": "executor"}
@@ -71,6 +75,7 @@ class Scorecard:
     """What one configuration scored over a suite."""
 
     label: str
+    judge: str = "lexical"  # the judge that read the turns
     sides: dict[str, SideScore] = field(default_factory=lambda: {name: SideScore() for name in SIDES.values()})
     conversations: int = 0
     failed: int = 0  # conversations the run itself failed (an endpoint down, a budget spent)
@@ -96,8 +101,9 @@ class Scorecard:
         on = sum(side.first_on if which == "first" else side.final_on for side in self.sides.values())
         return on / slots if slots else 0.0
 
-    def add(self, transcript: Transcript, max_turns: int) -> None:
-        """Score one conversation of the suite, held with ``max_turns`` turns per side."""
+    def add(self, transcript: Transcript, max_turns: int, slots: Sequence[Slot]) -> None:
+        """Score one conversation of the suite, held with ``max_turns`` turns per side; ``slots`` are its turns
+        as :func:`judge_slots` judged them."""
         self.conversations += 1
         self.failed += transcript.status == "failed"
         self.prompt_tokens += transcript.usage.prompt_tokens
@@ -105,7 +111,6 @@ class Scorecard:
         self.conversation_minutes += _duration(transcript) / 60
         reason = transcript.termination.reason if transcript.termination else transcript.status
         self.reasks += reasks(transcript)
-        slots = _slots(transcript)
         worked = any(final is None for side, _, final in slots if side == "assistant")
         success = transcript.status == "ok" and reason in SUCCESS_REASONS and worked
         self.successes += success
@@ -123,6 +128,7 @@ class Scorecard:
     def to_dict(self) -> dict[str, Any]:
         return {
             "label": self.label,
+            "judge": self.judge,
             "conversations": self.conversations,
             "failed": self.failed,
             "successes": self.successes,
@@ -174,25 +180,73 @@ def first_drafts(transcript: Transcript) -> dict[tuple[int, str], str]:
     return drafts
 
 
-def _slots(transcript: Transcript) -> list[tuple[str, str | None, str | None]]:
-    """(side, first draft's reason, final turn's reason) of every turn written, in order."""
+#: A turn written in a slot: its side, and why its first draft and its final turn were off task (None: on task).
+Slot = tuple[str, str | None, str | None]
+GAVE_UP = "gave_up"
+
+
+@dataclass
+class _Written:
+    side: str
+    final: TurnInContext | None  # None: a guard gave up on the turn's drafts
+    draft: TurnInContext | None  # the first draft, when it differs from the final turn
+
+
+def _written(transcript: Transcript) -> list[_Written]:
+    """Every turn written in a slot, with the context each was written in."""
     drafts = first_drafts(transcript)
     reading = Reading.of(transcript)
     done_token = transcript.done_token or "<TASK_DONE>"
-    slots: list[tuple[str, str | None, str | None]] = []
-    for message in answers(transcript):
-        side = reading.side(message.speaker)
-        if side not in SIDES:
-            continue
-        context = reading.context()
-        final = problem(message.content, side, context, done_token)
+    messages = [m for m in answers(transcript) if reading.side(m.speaker) in SIDES]
+    dialogue = Dialogue(
+        reading.task, [(reading.side(m.speaker), m.content) for m in messages],  # type: ignore[misc]
+        roles=reading.roles, subtasks=reading.subtasks, done_token=done_token,
+    )  # fmt: skip
+    written: list[_Written] = []
+    for message, turn in zip(messages, in_context(dialogue), strict=True):
         draft = drafts.pop((message.turn, message.speaker), None)
-        first = final if draft is None or draft == message.content else problem(draft, side, context, done_token)
-        slots.append((side, first, final))
-        reading.advance(message.content, side, final, done_token)
-    # drafts no reply was accepted for: the turn a guard gave up on ends the conversation
+        other = None if draft is None or draft == message.content else TurnInContext(draft, turn.side, turn.context)
+        written.append(_Written(turn.side, turn, other))
+    # drafts no reply was accepted for (the guard gave up): judged in the context after the last accepted turn
+    end = list(in_context(Dialogue(dialogue.task, [*dialogue.turns, ("user", "")], roles=dialogue.roles)))[-1]
     for (_, speaker), draft in drafts.items():
         side = reading.side(speaker)
         if side in SIDES:
-            slots.append((side, problem(draft, side, reading.context(), done_token), "gave_up"))
+            written.append(_Written(side, None, TurnInContext(draft, side, end.context)))  # type: ignore[arg-type]
+    return written
+
+
+async def judge_slots(transcripts: Sequence[Transcript], judge: Judge) -> list[list[Slot]]:
+    """Each transcript's slots, every first draft and final turn of them all read by ``judge`` in one batch."""
+    written = [_written(transcript) for transcript in transcripts]
+    tokens = [transcript.done_token or "<TASK_DONE>" for transcript in transcripts]
+    asked = [
+        turn
+        for turns, token in zip(written, tokens, strict=True)
+        for item in turns
+        for turn in (item.final, item.draft)
+        if turn is not None and not is_done(turn, token)
+    ]
+    verdicts = dict(zip(map(id, asked), await judge.verdicts(asked) if asked else [], strict=True))
+    slots: list[list[Slot]] = []
+    for turns, token in zip(written, tokens, strict=True):
+        worked = False
+
+        def reason(turn: TurnInContext | None, worked: bool, token: str = token) -> str | None:
+            if turn is None:
+                return GAVE_UP
+            if is_done(turn, token):
+                return None if worked else DONE_WITHOUT_WORK
+            verdict = verdicts[id(turn)]
+            return None if verdict.on_task else verdict.reason or "off_task"
+
+        its: list[Slot] = []
+        for item in turns:
+            final = reason(item.final, worked)
+            first = final if item.draft is None else reason(item.draft, worked)
+            its.append((item.side, first, final))
+            if item.final is not None and is_done(item.final, token):
+                worked = False
+            worked = worked or (item.side == "assistant" and final is None)
+        slots.append(its)
     return slots

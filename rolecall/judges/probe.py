@@ -13,6 +13,7 @@ It needs no endpoint and sends nothing anywhere: it starts its own llama.cpp ser
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
@@ -33,12 +34,29 @@ N_CTX = 1024
 _NO_DONE = "\x00no-done-token\x00"
 
 
-def weights_file() -> Path:
+def shipped_weights() -> Path:
+    """The weights fitted on the gold set's train split, shipped with rolecall."""
     return Path(str(files("rolecall.judges") / "probe.json"))
 
 
+def user_weights_file() -> Path:
+    """Where ``rolecall judge train`` writes, and the probe looks first: ``$ROLECALL_PROBE_WEIGHTS``, else
+    ``$XDG_DATA_HOME/rolecall/probe.json``."""
+    chosen = os.environ.get("ROLECALL_PROBE_WEIGHTS")
+    if chosen:
+        return Path(chosen)
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "rolecall" / "probe.json"
+
+
+def weights_file() -> Path:
+    """The weights the probe reads: the user's refitted ones when there are any, else the shipped ones."""
+    own = user_weights_file()
+    return own if own.is_file() else shipped_weights()
+
+
 def load(path: Path | None = None) -> tuple[Logistic, dict[str, Any]]:
-    """The fitted classifier of ``path`` (default: the shipped one) and what it says about its fitting."""
+    """The fitted classifier of ``path`` (default: :func:`weights_file`) and what it says about its fitting."""
     source = path or weights_file()
     try:
         record = json.loads(source.read_text(encoding="utf-8"))
@@ -61,26 +79,31 @@ class ProbeJudge(Judge):
         self._server: LocalServer | None = None
         self._states: HiddenStates | None = None
 
-    def __enter__(self) -> ProbeJudge:
+    def _open(self) -> HiddenStates:
+        """The model's states, its server started on first use (a harvest that judges nothing starts nothing)."""
         if self._states is None:
-            if self.url is None:
+            url = self.url
+            if url is None:
                 self._server = LocalServer(pooling="none", slots=self.concurrency, n_ctx=N_CTX)
                 self._server.start()
-            self._states = HiddenStates(self.url or self._server.base_url, concurrency=self.concurrency)  # type: ignore[union-attr]
-        return self
+                url = self._server.base_url
+            self._states = HiddenStates(url, concurrency=self.concurrency)
+        return self._states
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the server this judge started, if any; the next verdict starts it again."""
         if self._server is not None:
             self._server.stop()
-        self._server = self._states = None
+        self._server = None
+        self._states = None
 
     async def verdicts(self, turns: Sequence[TurnInContext]) -> list[Verdict]:
-        if self._states is None:
-            self.__enter__()
-        assert self._states is not None
-        rows = await self._states.matrix(turns)
+        rows = await self._open().matrix(turns)
         chances = self.classifier.probability(rows) if len(rows) else np.zeros(0)
         return [self._verdict(turn, float(chance)) for turn, chance in zip(turns, chances, strict=True)]
 

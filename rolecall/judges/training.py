@@ -11,7 +11,6 @@ them. The weights go to the user's data folder by default, which the probe reads
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,15 +26,6 @@ from rolecall.judges.probe import feature_rows
 
 PENALTIES = (1.0, 10.0, 100.0, 1000.0)
 FOLDS = 5
-
-
-def user_weights_file() -> Path:
-    """Where ``rolecall judge train`` writes, and the probe looks first: ``$XDG_DATA_HOME/rolecall/probe.json``."""
-    chosen = os.environ.get("ROLECALL_PROBE_WEIGHTS")
-    if chosen:
-        return Path(chosen)
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "rolecall" / "probe.json"
 
 
 def labelled_plays(sources: Sequence[str]) -> list[gold_set.GoldPlay]:

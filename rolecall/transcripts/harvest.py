@@ -9,7 +9,6 @@ with its file and line. Memory stays flat: only hashes and MinHash band keys are
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import re
@@ -20,13 +19,13 @@ from typing import IO, Any
 from rolecall.errors import RolecallError, SpecError
 from rolecall.secrets import scrub, scrub_data
 from rolecall.transcripts.card import write_card
-from rolecall.transcripts.content import judge
+from rolecall.transcripts.content import answers
 from rolecall.transcripts.dedup import Deduplicator
 from rolecall.transcripts.formats import ROWS
 from rolecall.transcripts.parquet import ParquetSink, flatten
 from rolecall.transcripts.perspective import Chat, chat_for
 from rolecall.transcripts.preferences import dpo_rows
-from rolecall.transcripts.quality import heuristic_score
+from rolecall.transcripts.quality import TurnReader, TurnVerdicts, content_verdicts, heuristic_score
 from rolecall.transcripts.record import Transcript
 from rolecall.transcripts.report import HarvestOptions, HarvestReport
 from rolecall.transcripts.split import group_of, split_of
@@ -111,13 +110,12 @@ def harvest(paths: Iterable[str | Path], out: str | Path, options: HarvestOption
     dedup = Deduplicator(near=options.near_dup, threshold=options.near_dup_threshold, report=report.dedup)
     reader = Reader()
     sinks = _Sinks(out, options.format, keep_rejected=options.keep_rejected)
-    loop = asyncio.new_event_loop() if options.judge else None
     seen_params: set[str] = set()
     try:
         for transcript in reader.read(files):
             report.read += 1
             try:
-                chat, reason = _select(transcript, options, superseded, report, loop)
+                chat, reason = _select(transcript, options, superseded, report)
                 rows = _rows(transcript, chat, options) if reason is None and chat is not None else []
             except RolecallError:
                 raise
@@ -136,19 +134,8 @@ def harvest(paths: Iterable[str | Path], out: str | Path, options: HarvestOption
     finally:
         report.files = sinks.close()
         report.secrets_scrubbed = sinks.scrubbed
-        if loop is not None:
-            if options.judge is not None:
-                loop.run_until_complete(options.judge.model.aclose())
-            loop.close()
     report.malformed = [str(bad) for bad in reader.bad]
-    if options.judge is not None:
-        usage = options.judge.usage
-        report.judge = {
-            "model": options.judge.model.name,
-            "calls": options.judge.calls,
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-        }
+    report.judge = {"name": options.judge}
     write_card(out, report, options)
     return report
 
@@ -193,12 +180,21 @@ def _write(
         report.tool_errors += result.error is not None
 
 
+def _once(read: TurnReader) -> TurnReader:
+    """``read``, asked at most once for the conversation at hand (the floor, the score and the turns share it)."""
+    memo: dict[str, TurnVerdicts] = {}
+
+    def once(transcript: Transcript) -> TurnVerdicts:
+        if transcript.id not in memo:
+            memo.clear()
+            memo[transcript.id] = read(transcript)
+        return memo[transcript.id]
+
+    return once
+
+
 def _select(
-    transcript: Transcript,
-    options: HarvestOptions,
-    superseded: set[str],
-    report: HarvestReport,
-    loop: asyncio.AbstractEventLoop | None,
+    transcript: Transcript, options: HarvestOptions, superseded: set[str], report: HarvestReport
 ) -> tuple[Chat | None, str | None]:
     """The chat to train on, or the reason the conversation is dropped."""
     if transcript.id in superseded:
@@ -206,16 +202,14 @@ def _select(
     verdict = options.marks.get(transcript.id)
     if verdict == "drop":
         return None, "marked_drop"
-    reason = options.floor.rejection(transcript)
+    read = _once(options.turn_reader) if options.turn_reader is not None else content_verdicts
+    reason = options.floor.rejection(transcript, read)
     if verdict == "keep":  # a person read it: the floor's guesses do not overrule them
         report.kept_by_mark += reason is not None
     elif reason is not None:
         return None, reason
     elif options.floor.min_score is not None:
-        if options.judge is not None and loop is not None:
-            score = loop.run_until_complete(options.judge.score(transcript))
-        else:
-            score = heuristic_score(transcript)
+        score = heuristic_score(transcript, read)
         report.scores.append(score)
         if score < options.floor.min_score:
             return None, "low_score"
@@ -226,15 +220,19 @@ def _select(
     if chat is None:
         return None, "no_turns"
     if options.floor.content == "turns" and reason is None:
-        chat = _untrain_off_task(transcript, chat)
+        chat = _untrain_off_task(transcript, chat, read(transcript))
         if not chat.trained_indexes():
             return None, "content:no_turn_on_task"
     return chat, None
 
 
-def _untrain_off_task(transcript: Transcript, chat: Chat) -> Chat:
-    """``chat`` with the agent's turns the content checks find off task marked untrained, with the reason."""
-    verdicts = [(j.message.content, j.reason) for j in judge(transcript) if j.message.speaker == chat.agent.name]
+def _untrain_off_task(transcript: Transcript, chat: Chat, read: TurnVerdicts) -> Chat:
+    """``chat`` with the agent's turns the judge finds off task marked untrained, with the reason."""
+    verdicts = [
+        (message.content, read[message.index])
+        for message in answers(transcript)
+        if message.speaker == chat.agent.name and message.index in read
+    ]
     untrained: dict[int, str] = {}
     for index, turn in enumerate(chat.turns):
         if turn.role != "assistant" or not turn.plain:

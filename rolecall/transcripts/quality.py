@@ -4,18 +4,18 @@ Each check returns the reason a conversation is dropped, or None. The reasons ar
 harvest report and the dataset card count, and what ``--keep-rejected`` writes as
 ``filter_reason``. Beyond structure, a role-play must pass the content checks turn by turn
 (:mod:`rolecall.transcripts.content`: ``content:off_topic``, ``content:repeated``,
-``content:no_substance``, ``content:done_without_work``, ...). Scores come from a heuristic
-scorer by default (turns on task by content, substance, variety), or from an LLM judge
-through any configured model, metered and recorded.
+``content:no_substance``, ``content:done_without_work``, ...). Which turns are on task is read
+by the word-count checks unless the harvest is given a judge's verdicts (a :data:`TurnReader`,
+made from any of :mod:`rolecall.judges` by the caller: this layer knows verdicts, not judges).
+Scores weigh the share of turns on task with substance and variety.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
-from rolecall.models.base import ChatModel, GenerationParams, Usage
 from rolecall.text import body, normalize, refusal, similarity
 from rolecall.transcripts.content import judge
 from rolecall.transcripts.record import HUMAN_MODEL, Transcript
@@ -24,6 +24,15 @@ DEFAULT_REASONS = frozenset({"task_done", "graph_complete"})
 ContentScope = Literal["conversation", "turns", "off"]
 #: The formats that can train some of an agent's turns and not others (``content: turns``).
 TURN_FORMATS = ("openai", "trl-pc", "alpaca")
+#: A judge's reading of a transcript: for each accepted instructor or executor turn, by message index, the reason
+#: it is off task (None when on task).
+TurnVerdicts = dict[int, str | None]
+TurnReader = Callable[[Transcript], TurnVerdicts]
+
+
+def content_verdicts(transcript: Transcript) -> TurnVerdicts:
+    """The word-count content checks' verdicts (the lexical judge's)."""
+    return {judged.message.index: judged.reason for judged in judge(transcript)}
 
 
 @dataclass(frozen=True)
@@ -43,8 +52,9 @@ class QualityFloor:
     #: floor to structure.
     content: ContentScope = "conversation"
 
-    def rejection(self, transcript: Transcript) -> str | None:
-        """Why ``transcript`` is dropped, or None when it passes (the score is checked apart)."""
+    def rejection(self, transcript: Transcript, read: TurnReader = content_verdicts) -> str | None:
+        """Why ``transcript`` is dropped, or None when it passes (the score is checked apart); ``read`` says which
+        turns are on task, and is asked only once the structure passed."""
         if transcript.status != "ok":
             return "failed"
         reason = transcript.termination.reason if transcript.termination else "unfinished"
@@ -71,12 +81,12 @@ class QualityFloor:
         if refusal("\n".join(message.content for message in transcript.spoken)):
             return "refusal"
         if self.content == "conversation":
-            return next((f"content:{judged.reason}" for judged in judge(transcript) if judged.reason), None)
+            return next((f"content:{reason}" for reason in read(transcript).values() if reason), None)
         return None
 
 
-def heuristic_score(transcript: Transcript) -> float:
-    """0..1: the share of turns on task by the content checks, their substance, and how little they repeat.
+def heuristic_score(transcript: Transcript, read: TurnReader = content_verdicts) -> float:
+    """0..1: the share of turns on task (by ``read``), their substance, and how little they repeat.
 
     A society's members are not judged by the role-play's content checks; for them the first
     part is the share of turns that are not empty.
@@ -85,41 +95,10 @@ def heuristic_score(transcript: Transcript) -> float:
     messages = [m for m in transcript.spoken if done_token not in m.content]
     if not messages:
         return 0.0
-    judged = [verdict for verdict in judge(transcript) if done_token not in verdict.message.content]
-    on_task = (
-        sum(verdict.on_task for verdict in judged) / len(judged)
-        if judged
-        else sum(bool(body(m.content)) for m in messages) / len(messages)
-    )
+    verdicts = read(transcript)
+    judged = [verdicts[m.index] is None for m in messages if m.index in verdicts]
+    on_task = sum(judged) / len(judged) if judged else sum(bool(body(m.content)) for m in messages) / len(messages)
     substance = sum(min(len(normalize(body(m.content))), 60) / 60 for m in messages) / len(messages)
     repeats = sum(similarity(a.content, b.content) for a, b in zip(messages, messages[2:], strict=False))
     variety = 1 - repeats / max(1, len(messages) - 2)
     return round((on_task + substance + variety) / 3, 4)
-
-
-@dataclass
-class Judge:
-    """An LLM judge: rates a conversation 1-10 by a rubric; every call is metered."""
-
-    model: ChatModel
-    rubric: str = "Does the assistant actually solve each instruction, correctly and concretely?"
-    usage: Usage = field(default_factory=Usage)
-    calls: int = 0
-
-    async def score(self, transcript: Transcript) -> float:
-        dialogue = "\n\n".join(f"{m.speaker}: {m.content}" for m in transcript.spoken)[-6000:]
-        completion = await self.model.complete(
-            [
-                {"role": "system", "content": f"You grade training data. {self.rubric}"},
-                {
-                    "role": "user",
-                    "content": f"{dialogue}\n\nGrade this conversation from 1 to 10. Reply with the number.",
-                },
-            ],
-            params=GenerationParams(max_tokens=8, temperature=0.0),
-        )
-        self.usage = self.usage + completion.usage
-        self.calls += 1
-        found = re.search(r"\d+", completion.text)
-        grade = min(10, max(1, int(found.group()))) if found else 1
-        return (grade - 1) / 9

@@ -15,7 +15,7 @@ from rolecall.errors import SpecError
 from rolecall.transcripts.dedup import DedupReport
 from rolecall.transcripts.formats import FORMATS, Loss
 from rolecall.transcripts.marks import Verdict
-from rolecall.transcripts.quality import TURN_FORMATS, Judge, QualityFloor
+from rolecall.transcripts.quality import TURN_FORMATS, QualityFloor, TurnReader
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,9 @@ class HarvestOptions:
     train_share: float = 1.0
     seed: int = 0
     keep_rejected: bool = False
-    judge: Judge | None = None
+    #: Which turns are on task, by a judge (the caller makes it from one of rolecall.judges); None: the word counts.
+    turn_reader: TurnReader | None = None
+    judge: str = "lexical"  # the name of the judge behind ``turn_reader``, for the report and the card
     #: A reviewer's verdicts by conversation id (``rolecall view --review``): drop, or keep past the floor.
     marks: Mapping[str, Verdict] = field(default_factory=dict)
 

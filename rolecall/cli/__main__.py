@@ -1,0 +1,7 @@
+"""``python -m rolecall.cli``: the command line, as the ``rolecall`` script runs it."""
+
+import sys
+
+from rolecall.cli import main
+
+sys.exit(main())
