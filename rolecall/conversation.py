@@ -16,14 +16,19 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from rolecall.agents.base import Agent
 from rolecall.agents.human import HumanAgent, Person, Quit, Undo
-from rolecall.critic import Critic, HumanCritic
+from rolecall.critic import Critic, HumanCritic, JudgeCritic
 from rolecall.errors import RunError, SpecError
 from rolecall.guards import Guard, Side, Turn, Verdict, action_of, first_verdict
 from rolecall.guards import build as build_guards
+from rolecall.judges import open_judge
+from rolecall.judges.base import Dialogue, Judge, dialogue_of, in_context
+from rolecall.judges.base import Side as JudgedSide
+from rolecall.judges.base import Verdict as JudgeVerdict
+from rolecall.judges.recorded import VERDICT_EVENT, verdict_event
 from rolecall.models.base import ChatModel, Completion, GenerationParams, ToolCall, Usage
 from rolecall.models.meter import Meter
 from rolecall.models.streaming import Listener, listening
@@ -79,11 +84,13 @@ class Conversation:
         critic_model: ChatModel | None = None,
         tools: Mapping[str, Sequence[ToolSource]] | None = None,
         person: Person | None = None,
+        judge: Judge | None = None,
     ) -> None:
         """Subclasses set up their agents' models first: :attr:`models` is read here.
 
         The critic (when ``settings.critic`` asks for one) uses ``critic_model``, or the first model,
-        or ``person`` when it is a human critic. ``tools`` gives agents tools, by agent name; they
+        or ``person`` when it is a human critic, or ``judge`` (else the judge its settings name, opened
+        for this conversation) when it picks by a judge. ``tools`` gives agents tools, by agent name; they
         are checked now and opened when the conversation starts.
         """
         if not task.strip():
@@ -94,6 +101,9 @@ class Conversation:
         )
         self._critic_model = critic_model
         self.person = person
+        self._critic_judge = judge
+        self._own_judge: Judge | None = None  # a judge this conversation opened, closed by release()
+        self._picked: tuple[str, JudgeVerdict] | None = None  # the judge critic's choice, recorded with its message
         self.settings.check_prices(model.name for model in self._every_model())
         #: Sampling parameters every agent starts from; the seed, when given, is one of them.
         seed = GenerationParams(seed=self.settings.seed) if self.settings.seed is not None else None
@@ -137,10 +147,14 @@ class Conversation:
         """Tokens spent so far, by every call (hidden ones included)."""
         return self.meter.usage
 
-    def _make_critic(self) -> Critic | None:
+    def _make_critic(self) -> Critic | JudgeCritic | None:
         settings = self.settings.critic
         if settings is None:
             return None
+        if settings.by == "judge":
+            if self._critic_judge is None:
+                self._critic_judge = self._own_judge = open_judge(settings.judge)
+            return JudgeCritic(settings, self._critic_judge)
         if settings.by == "human":
             if self.person is None:
                 raise SpecError("critic: by: human needs a person: hold it with `rolecall run`, or pass person=")
@@ -228,6 +242,8 @@ class Conversation:
         await self.toolkit.close()
         for model in self._every_model():
             await model.aclose()
+        if self._own_judge is not None:
+            self._own_judge.__exit__(None, None, None)
 
     def _every_model(self) -> list[ChatModel]:
         """Each model this conversation calls, once (the agents' and the critic's)."""
@@ -398,6 +414,11 @@ class Conversation:
             return first
         answering = replace(offer, may_call=False) if offer is not None else None
         context = next((said.content for said in reversed(view) if said.speaker != agent.name), "")
+        if isinstance(critic, JudgeCritic):
+            candidates = [first]
+            for number in range(1, critic.settings.candidates):
+                candidates.append(self._meter(await agent.step(view, params=self._variant(number), tools=answering)))
+            return await self._pick_by_judge(critic, agent, candidates)
         if critic.settings.mode == "pick":
             candidates = [first]
             for number in range(1, critic.settings.candidates):
@@ -423,6 +444,22 @@ class Conversation:
             view = [*view, Said(NARRATOR, f"Revise your reply. A reviewer says: {feedback}")]
             completion = self._meter(await agent.step(view, tools=answering))
         return completion
+
+    async def _pick_by_judge(self, critic: JudgeCritic, agent: Agent, candidates: list[Completion]) -> Completion:
+        """The candidate ``critic``'s judge scores highest, each read as the next turn of the dialogue so far."""
+        so_far = dialogue_of(self.transcript)
+        side = cast("JudgedSide", agent.kind if agent.kind in ("user", "assistant") else "assistant")
+        turns = [
+            list(in_context(Dialogue(self.task, [*(so_far.turns if so_far else ()), (side, c.text)])))[-1]
+            for c in candidates
+        ]
+        choice, verdicts = await critic.choose(turns)
+        self._event(
+            "critic", mode="pick", by="judge", judge=critic.judge.name, speaker=agent.name, choice=choice,
+            candidates=[c.text for c in candidates], scores=[round(v.score, 4) for v in verdicts],
+        )  # fmt: skip
+        self._picked = (candidates[choice].text, verdicts[choice])
+        return candidates[choice]
 
     def _variant(self, number: int) -> GenerationParams | None:
         """Sampling parameters for the critic's ``number``-th candidate (a distinct seed)."""
@@ -452,6 +489,9 @@ class Conversation:
             reasks=reasks,
             response_id=completion.response_id,
         )
+        if self._picked is not None and self._picked[0] == completion.text and side in ("user", "assistant"):
+            self._event(VERDICT_EVENT, **verdict_event(agent.name, index, side, self._picked[1]))
+        self._picked = None
         return self._append(message)
 
     def _append(self, message: Message) -> Message:

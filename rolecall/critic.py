@@ -4,7 +4,9 @@ In ``pick`` mode the speaking agent drafts K candidates and the critic names the
 the spec's criteria; in ``review`` mode the critic approves a reply or sends it back with
 feedback (a bounded number of times). The critic's calls are metered like any other and
 each of its choices is recorded as an event. A person can be the critic
-(``critic: {by: human}``): :class:`HumanCritic` asks them through the same prompts.
+(``critic: {by: human}``): :class:`HumanCritic` asks them through the same prompts. A judge
+can be too (``critic: {by: judge}``): :class:`JudgeCritic` picks the candidate the judge scores
+highest, with no call to the chat model.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from rolecall.agents.base import Agent, Role
 from rolecall.agents.human import QUIT, HumanAgent, Undo
 from rolecall.agents.templates import prompt, templates
+from rolecall.judges.base import Judge, TurnInContext, Verdict
 from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams
 from rolecall.settings import CriticSettings
 from rolecall.transcripts.perspective import Said
@@ -106,3 +109,31 @@ class HumanCritic(HumanAgent, Critic):
                 return await super().respond(messages, params)
             except Undo:
                 self.notice("there is nothing to take back in a critic's verdict")
+
+
+class JudgeCritic:
+    """Picks the best of an agent's candidates by a judge's score (``critic: {by: judge}``)."""
+
+    kind = "critic"
+
+    def __init__(self, settings: CriticSettings, judge: Judge) -> None:
+        self.settings = settings
+        self.judge = judge
+
+    def applies_to(self, agent: Agent) -> bool:
+        return agent.kind in self.settings.applies_to or agent.name in self.settings.applies_to
+
+    async def choose(self, candidates: Sequence[TurnInContext]) -> tuple[int, list[Verdict]]:
+        """Index of the candidate the judge scores highest (the first among equals), and every verdict."""
+        verdicts = await self.judge.verdicts(candidates)
+        best = max(range(len(verdicts)), key=lambda number: (verdicts[number].score, -number))
+        return best, verdicts
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.settings.role,
+            "role": self.settings.role,
+            "kind": self.kind,
+            "model": None,
+            "system_prompt": f"the {self.judge.name} judge picks the best of {self.settings.candidates} drafts",
+        }

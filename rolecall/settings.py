@@ -109,8 +109,10 @@ class CriticSettings(Checked):
 
     role: str = Field(default="Critic", min_length=1, max_length=200)
     mode: Literal["pick", "review"] = "review"
-    #: Who judges: the model, or a person at the terminal (``mode: human`` is short for ``by: human``).
-    by: Literal["model", "human"] = "model"
+    #: Who judges: the model, a person at the terminal (``mode: human`` is short for ``by: human``), or a judge of
+    #: ``rolecall.judges`` (``by: judge``: the best of the candidates by the judge's score; ``judge:`` names it).
+    by: Literal["model", "human", "judge"] = "model"
+    judge: str = Field(default="probe", min_length=1, max_length=40)
     candidates: int = Field(default=3, ge=2, le=8)
     criteria: str = "helpful, specific, correct, and in the required format"
     applies_to: list[str] = Field(default_factory=lambda: ["assistant"])
@@ -122,6 +124,10 @@ class CriticSettings(Checked):
         """``mode: human`` means a person judges: picking when candidates are given, reviewing otherwise."""
         if isinstance(data, dict) and data.get("mode") == "human":
             return {**data, "by": "human", "mode": "pick" if "candidates" in data else "review"}
+        if isinstance(data, dict) and data.get("by") == "judge":
+            if data.get("mode", "pick") != "pick":
+                raise ValueError("by: judge picks the best of the candidates: mode must be pick")
+            return {**data, "mode": "pick"}
         return data
 
 

@@ -21,6 +21,7 @@ from rolecall.judges import JUDGES, Dialogue, Judge, LexicalJudge, LLMJudge, Tur
 from rolecall.judges import gold as gold_set
 from rolecall.judges.base import in_context, judge_dialogue
 from rolecall.judges.calibration import Agreement
+from rolecall.judges.recorded import recorded_verdicts
 from rolecall.judges.logistic import Logistic
 from rolecall.judges.training import folds, source_baseline
 from rolecall.settings import GuardSettings
@@ -274,3 +275,33 @@ def test_rolecall_judge_calibrate_prints_the_lexical_judge_and_the_source_baseli
     assert lexical["turns"] == baseline["turns"] >= 200
     assert 0.3 < lexical["accuracy"] < 0.9  # what word counts can and cannot read, measured, not assumed
     assert set(lexical) >= {"accuracy", "precision", "recall", "kappa", "turns_per_s"}
+
+
+class Longest(Judge):
+    """Scores a turn by its length (a test's judge)."""
+
+    name = "longest"
+
+    async def verdicts(self, turns: Sequence[TurnInContext]) -> list[Verdict]:
+        return [self.verdict(len(turn.field) > 20, min(1.0, len(turn.field) / 100), "short") for turn in turns]
+
+
+def test_the_critic_by_judge_picks_the_draft_the_judge_scores_highest_and_records_its_verdict() -> None:
+    register_judge(Longest)
+    drafts = ["Solution: soup.", "Solution: lentil soup on Monday, bean wraps on Tuesday.", "Solution: wraps."]
+    transcript = RolePlay(
+        TASK, assistant_role=ROLES[1], user_role=ROLES[0], guards=GuardSettings.off(),
+        critic={"by": "judge", "judge": "longest", "candidates": 3},
+        user_model=ScriptedModel(["Instruction: plan Monday and Tuesday\nInput: None", "<TASK_DONE>"]),
+        assistant_model=ScriptedModel(drafts),
+    ).run()  # fmt: skip
+    assert transcript.messages[1].content == drafts[1]
+    critic = next(event.model_extra or {} for event in transcript.events if event.kind == "critic")
+    assert critic["by"] == "judge" and critic["choice"] == 1 and critic["scores"] == [0.05, 0.45, 0.06]
+    recorded = recorded_verdicts(transcript.events)
+    assert list(recorded) == [1] and recorded[1] == Verdict(True, 0.45, None, "longest")
+    with pytest.raises(SpecError, match="mode must be pick"):
+        RolePlay(
+            TASK, assistant_role="a", user_role="b", critic={"by": "judge", "mode": "review"},
+            user_model=ScriptedModel([]), assistant_model=ScriptedModel([]),
+        )  # fmt: skip

@@ -19,12 +19,9 @@ from rolecall.transcripts.record import Event, Transcript
 VERDICT_EVENT = "verdict"
 
 
-def verdict_event(turn: int, speaker: str, message_index: int, side: str, verdict: Verdict) -> dict[str, Any]:
-    """The event that records ``verdict`` of the message at ``message_index``."""
-    return {
-        "turn": turn, "kind": VERDICT_EVENT, "speaker": speaker, "message_index": message_index, "side": side,
-        **verdict.to_dict(),
-    }  # fmt: skip
+def verdict_event(speaker: str, message_index: int, side: str, verdict: Verdict) -> dict[str, Any]:
+    """The fields of the event (``kind: "verdict"``) that records ``verdict`` of the message at ``message_index``."""
+    return {"speaker": speaker, "message_index": message_index, "side": side, **verdict.to_dict()}
 
 
 def recorded_verdicts(events: Sequence[Event], judge: str | None = None) -> dict[int, Verdict]:
