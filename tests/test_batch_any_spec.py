@@ -123,8 +123,8 @@ def test_a_batch_of_any_spec_runs_resumes_after_kill_9_and_harvests(
         assert all(len({message.speaker for message in row.messages}) == 3 for row in rows)
     perspective = "assistant" if ending == "graph_complete" else "Sam"
     dataset = tmp_path / "dataset"
-    assert main(["harvest", "--judge", "lexical", str(out), "--format", "openai", "--out", str(dataset), "--perspective", perspective,
-                 "--no-near-dup", "--quiet"]) == 0  # fmt: skip
+    assert main(["harvest", "--judge", "lexical", str(out), "--format", "openai", "--out", str(dataset),
+                 "--perspective", perspective, "--no-near-dup", "--quiet"]) == 0  # fmt: skip
     report = json.loads((dataset / "harvest_report.json").read_text())
     assert report["kept"] == planned
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from rolecall.cli import main
-from rolecall.judges import LexicalJudge
 from rolecall.errors import SpecError
 from rolecall.evaluation import Evaluation, eval_label, load_suite
 from rolecall.evaluation.scoring import reasks
+from rolecall.judges import LexicalJudge
 from rolecall.models.base import ChatMessage
 from rolecall.testing import FakeOpenAIServer, FakeResponse, FunctionModel
 from rolecall.transcripts import store
@@ -128,7 +128,8 @@ def test_the_cli_holds_rolecalls_own_suite_against_an_endpoint(
     with FakeOpenAIServer(reply) as server:
         code = main([
             "eval", "--limit", "2", "--max-turns", "1", "--base-url", server.base_url, "--model", "m",
-            "--out", str(tmp_path / "e"), "--json", str(tmp_path / "card.json"), "--concurrency", "1", "--judge", "lexical",
+            "--out", str(tmp_path / "e"), "--json", str(tmp_path / "card.json"), "--concurrency", "1",
+            "--judge", "lexical",
         ])  # fmt: skip
     assert code == 0
     card = json.loads((tmp_path / "card.json").read_text())

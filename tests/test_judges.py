@@ -21,13 +21,15 @@ from rolecall.judges import JUDGES, Dialogue, Judge, LexicalJudge, LLMJudge, Tur
 from rolecall.judges import gold as gold_set
 from rolecall.judges.base import in_context, judge_dialogue
 from rolecall.judges.calibration import Agreement
-from rolecall.judges.recorded import recorded_verdicts
 from rolecall.judges.logistic import Logistic
+from rolecall.judges.recorded import draft_reader, recorded_verdicts
 from rolecall.judges.training import folds, source_baseline
 from rolecall.settings import GuardSettings
 from rolecall.testing import FunctionModel, ScriptedModel
 from rolecall.transcripts import append
 from rolecall.transcripts.content import problem
+from rolecall.transcripts.harvest import harvest
+from rolecall.transcripts.report import HarvestOptions
 
 TASK = "Plan a week of school lunches without meat"
 ROLES = ("Teenager", "Nutritionist")
@@ -305,3 +307,23 @@ def test_the_critic_by_judge_picks_the_draft_the_judge_scores_highest_and_record
             TASK, assistant_role="a", user_role="b", critic={"by": "judge", "mode": "review"},
             user_model=ScriptedModel([]), assistant_model=ScriptedModel([]),
         )  # fmt: skip
+
+
+def test_preference_pairs_keep_a_draft_judged_on_task_against_one_judged_off(tmp_path: Path) -> None:
+    promise, work = (
+        "Solution: I will plan the lunches.",
+        "Solution: bean wraps Monday, lentil soup Tuesday.\nNext request.",
+    )
+    transcript = RolePlay(
+        TASK, assistant_role=ROLES[1], user_role=ROLES[0],
+        user_model=ScriptedModel(["Instruction: plan Monday and Tuesday lunches\nInput: None", "<TASK_DONE>"]),
+        assistant_model=ScriptedModel([promise, work]),
+    ).run()  # fmt: skip
+    assert any(event.kind == "guard" for event in transcript.events)  # the promise was re-asked
+    source = tmp_path / "t.jsonl"
+    append(source, transcript)
+    kept = {}
+    for judge in (LexicalJudge(), Everything(), Nothing()):
+        options = HarvestOptions(format="dpo", draft_reader=draft_reader(judge), judge=judge.name)
+        kept[judge.name] = harvest([source], tmp_path / judge.name, options).rows["train"]
+    assert kept == {"lexical": 1, "everything": 0, "nothing": 0}

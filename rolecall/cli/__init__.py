@@ -30,7 +30,7 @@ from rolecall.errors import RolecallError, SpecError, one_line
 from rolecall.evaluation import Evaluation, Scorecard, eval_label, load_suite, overrides_from
 from rolecall.evaluation.report import render as render_scorecard
 from rolecall.judges import DEFAULT_JUDGE, Judge, open_judge
-from rolecall.judges.recorded import turn_reader
+from rolecall.judges.recorded import draft_reader, turn_reader
 from rolecall.live import LiveReply
 from rolecall.models.base import ChatModel
 from rolecall.models.endpoint import open_model, resolve_endpoint
@@ -446,8 +446,14 @@ def cmd_harvest(args: argparse.Namespace, console: Console) -> int:
     )  # fmt: skip
     with ExitStack() as stack:
         judge = open_judges(args.judge or DEFAULT_JUDGE, stack, base_url=args.base_url, model=args.model)
-        reader = turn_reader(judge) if judge.name != "lexical" else None  # the word counts read transcripts directly
-        report = harvest(args.paths, args.out, dataclasses.replace(options, turn_reader=reader, judge=judge.name))
+        lexical = judge.name == "lexical"  # the word counts read transcripts directly, as fast as ever
+        options = dataclasses.replace(
+            options,
+            judge=judge.name,
+            turn_reader=None if lexical else turn_reader(judge),
+            draft_reader=draft_reader(judge),
+        )
+        report = harvest(args.paths, args.out, options)
     for bad in report.malformed[:20]:
         _error(f"skipped {bad}")
     if len(report.malformed) > 20:

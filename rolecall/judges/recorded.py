@@ -12,8 +12,8 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from rolecall.judges.base import Judge, Verdict, dialogue_of, judge_dialogue
-from rolecall.transcripts.quality import TurnReader, TurnVerdicts
+from rolecall.judges.base import Dialogue, Judge, Verdict, dialogue_of, in_context, is_done, judge_dialogue
+from rolecall.transcripts.quality import DraftReader, TurnReader, TurnVerdicts
 from rolecall.transcripts.record import Event, Transcript
 
 VERDICT_EVENT = "verdict"
@@ -67,5 +67,27 @@ def turn_reader(judge: Judge) -> TurnReader:
     def read(transcript: Transcript) -> TurnVerdicts:
         verdicts = asyncio.run(read_transcripts(judge, [transcript]))[0]
         return {index: None if v.on_task else v.reason or "off_task" for index, v in verdicts.items()}
+
+    return read
+
+
+def draft_reader(judge: Judge) -> DraftReader:
+    """``judge``'s reading of drafts, each in the context of the message it was a draft of."""
+
+    def read(transcript: Transcript, drafts: Sequence[tuple[int, str]]) -> list[bool]:
+        dialogue = dialogue_of(transcript)
+        if dialogue is None:
+            return [False] * len(drafts)
+        where = {index: position for position, index in enumerate(dialogue.message_indices)}
+        turns = []
+        for index, text in drafts:
+            position = where.get(index, len(dialogue.turns))
+            side = dialogue.turns[position][0] if position < len(dialogue.turns) else "assistant"
+            before = Dialogue(dialogue.task, [*dialogue.turns[:position], (side, text)], roles=dialogue.roles,
+                              subtasks=dialogue.subtasks, done_token=dialogue.done_token)  # fmt: skip
+            turns.append(list(in_context(before))[-1])
+        asked = [turn for turn in turns if not is_done(turn, dialogue.done_token)]
+        verdicts = iter(asyncio.run(judge.verdicts(asked)) if asked else [])
+        return [False if is_done(turn, dialogue.done_token) else next(verdicts).on_task for turn in turns]
 
     return read

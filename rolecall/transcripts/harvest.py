@@ -145,7 +145,7 @@ def _rows(transcript: Transcript, chat: Chat, options: HarvestOptions) -> list[d
     if options.format == "parquet":
         return [flatten(transcript)]
     if options.format == "dpo":
-        return dpo_rows(transcript, chat)
+        return dpo_rows(transcript, chat, options.draft_reader)
     return list(ROWS[options.format](chat, options.loss))
 
 

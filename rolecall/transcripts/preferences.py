@@ -8,7 +8,10 @@ Three records hold a better and a worse reply to the same moment of a conversati
 * ``critic_review``: a reply the critic sent back against the reply it approved.
 
 A pair's prompt is the trained agent's chat up to that reply (its system prompt first), so
-perspective and the quality floor apply as for the other formats. Rows follow TRL's
+perspective and the quality floor apply as for the other formats. Given a judge's reading of
+drafts (a :data:`~rolecall.transcripts.quality.DraftReader`), a pair is kept only when the
+judge calls the chosen reply on task and the rejected one off: a guard's re-ask or a critic's
+preference is not by itself proof that one reply is better. Rows follow TRL's
 conversational preference format: ``prompt`` (messages), ``chosen`` and ``rejected`` (one
 assistant message each), plus ``source``.
 """
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rolecall.transcripts.perspective import Chat, Turn
+from rolecall.transcripts.quality import DraftReader
 from rolecall.transcripts.record import Transcript
 
 
@@ -31,6 +35,7 @@ class Pair:
     prompt: list[Turn]
     chosen: str
     rejected: str
+    message_index: int = -1  # the chosen reply's message in the transcript
 
     def row(self) -> dict[str, Any]:
         return {
@@ -56,8 +61,9 @@ def _worse_replies(extra: dict[str, Any], kind: str, accepted: str) -> Iterator[
         yield "critic_review", extra["rejected"]
 
 
-def pairs(transcript: Transcript, chat: Chat) -> list[Pair]:
-    """Every preference pair about a reply of ``chat``'s trained agent that the chat holds."""
+def pairs(transcript: Transcript, chat: Chat, judged: DraftReader | None = None) -> list[Pair]:
+    """Every preference pair about a reply of ``chat``'s trained agent that the chat holds (with ``judged``: those
+    whose chosen reply the judge calls on task and whose rejected reply it calls off)."""
     name = chat.agent.name
     events: dict[int, list[tuple[str, dict[str, Any]]]] = {}
     for event in transcript.events:
@@ -81,10 +87,13 @@ def pairs(transcript: Transcript, chat: Chat) -> list[Pair]:
         for kind, extra in events.pop(message.turn):
             for source, worse in _worse_replies(extra, kind, message.content):
                 if worse.strip() and worse != message.content:
-                    found.append(Pair(source, chat.turns[:where], message.content, worse))
-    return found
+                    found.append(Pair(source, chat.turns[:where], message.content, worse, message.index))
+    if judged is None or not found:
+        return found
+    readings = judged(transcript, [(p.message_index, text) for p in found for text in (p.chosen, p.rejected)])
+    return [pair for number, pair in enumerate(found) if readings[2 * number] and not readings[2 * number + 1]]
 
 
-def dpo_rows(transcript: Transcript, chat: Chat) -> list[dict[str, Any]]:
+def dpo_rows(transcript: Transcript, chat: Chat, judged: DraftReader | None = None) -> list[dict[str, Any]]:
     """The ``dpo`` format's rows of one conversation."""
-    return [pair.row() for pair in pairs(transcript, chat)]
+    return [pair.row() for pair in pairs(transcript, chat, judged)]

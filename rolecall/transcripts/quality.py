@@ -12,7 +12,7 @@ Scores weigh the share of turns on task with substance and variety.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,6 +28,8 @@ TURN_FORMATS = ("openai", "trl-pc", "alpaca")
 #: it is off task (None when on task).
 TurnVerdicts = dict[int, str | None]
 TurnReader = Callable[[Transcript], TurnVerdicts]
+#: A judge's reading of drafts: whether each (message index, draft) is on task, read in the context of that message.
+DraftReader = Callable[[Transcript, Sequence[tuple[int, str]]], list[bool]]
 
 
 def content_verdicts(transcript: Transcript) -> TurnVerdicts:

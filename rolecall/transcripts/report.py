@@ -15,7 +15,7 @@ from rolecall.errors import SpecError
 from rolecall.transcripts.dedup import DedupReport
 from rolecall.transcripts.formats import FORMATS, Loss
 from rolecall.transcripts.marks import Verdict
-from rolecall.transcripts.quality import TURN_FORMATS, QualityFloor, TurnReader
+from rolecall.transcripts.quality import TURN_FORMATS, DraftReader, QualityFloor, TurnReader
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class HarvestOptions:
     keep_rejected: bool = False
     #: Which turns are on task, by a judge (the caller makes it from one of rolecall.judges); None: the word counts.
     turn_reader: TurnReader | None = None
+    #: The same judge's reading of drafts: preference pairs keep a chosen reply on task against a rejected one off.
+    draft_reader: DraftReader | None = None
     judge: str = "lexical"  # the name of the judge behind ``turn_reader``, for the report and the card
     #: A reviewer's verdicts by conversation id (``rolecall view --review``): drop, or keep past the floor.
     marks: Mapping[str, Verdict] = field(default_factory=dict)
