@@ -76,7 +76,7 @@ def test_a_custom_guard_stops_with_its_own_name_and_stats_counts_it(
     assert transcript.termination is not None and transcript.termination.reason == "no_shouting"
     assert transcript.status == "ok"
     append(tmp_path / "runs.jsonl", transcript)
-    assert main(["stats", str(tmp_path)]) == 0
+    assert main(["stats", "--judge", "lexical", str(tmp_path)]) == 0
     assert "no_shouting" in capsys.readouterr().out
 
 

@@ -278,7 +278,11 @@ def test_every_reader_survives_and_every_valid_record_is_harvested(
     written = (out / "train.jsonl").read_text() if (out / "train.jsonl").exists() else ""
     for marker in markers:
         assert marker in written, marker
-    for command in (["stats", str(folder)], ["show", str(folder)], ["tasks", str(folder / "runs.jsonl")]):
+    for command in (
+        ["stats", "--judge", "lexical", str(folder)],
+        ["show", str(folder)],
+        ["tasks", str(folder / "runs.jsonl")],
+    ):
         assert main(command) in (0, 1, 2)
     for line in capsys.readouterr().err.splitlines():
         assert line.startswith("rolecall: "), line
@@ -313,7 +317,7 @@ def test_corpus_transcripts_cost_only_their_bad_lines(
     assert good.messages[1].content.split()[1] in (out / "train.jsonl").read_text()
     for line in capsys.readouterr().err.splitlines():
         assert line.startswith("rolecall: "), line
-    for command in (["stats", str(source)], ["show", str(source)], ["tasks", str(source)]):
+    for command in (["stats", "--judge", "lexical", str(source)], ["show", str(source)], ["tasks", str(source)]):
         assert main(command) in (0, 2)
     resume_each(read(source))
 

@@ -360,10 +360,10 @@ def test_harvest_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 def test_stats_table_and_plots(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = write(tmp_path / "in.jsonl", [roleplay(variant=0), roleplay(variant=1, max_turns=1)])
-    assert main(["stats", str(source), "--plot", str(tmp_path / "stats.html")]) == 0
+    assert main(["stats", "--judge", "lexical", str(source), "--plot", str(tmp_path / "stats.html")]) == 0
     shown = capsys.readouterr().out
     assert "conversations" in shown and "task_done" in shown and "max_turns" in shown
     page = (tmp_path / "stats.html").read_text()
     assert "<svg" in page and "Termination reasons" in page
-    assert main(["stats", str(source), "--plot", str(tmp_path / "stats.png")]) == 0
+    assert main(["stats", "--judge", "lexical", str(source), "--plot", str(tmp_path / "stats.png")]) == 0
     assert (tmp_path / "stats.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -127,7 +127,7 @@ def test_run_and_harvest_write_no_key_anywhere(
             )
             == 0
         )
-    assert main(["stats", str(tmp_path / "runs"), "--plot", str(tmp_path / "stats.html")]) == 0
+    assert main(["stats", "--judge", "lexical", str(tmp_path / "runs"), "--plot", str(tmp_path / "stats.html")]) == 0
     assert [leak for leak in leaks(tmp_path) if not leak.startswith(("spec.yaml", "foreign.jsonl"))] == []
     report = json.loads((tmp_path / "datasets" / "parquet" / "harvest_report.json").read_text())
     assert report["secrets_scrubbed"] > 0

@@ -198,7 +198,7 @@ def test_show_and_stats_render_tool_calls_and_count_them(tmp_path: Path, capsys:
     assert main(["show", str(path)]) == 0
     shown = capsys.readouterr().out
     assert 'calculator(expression="3*2.4")' in shown and "7.2" in shown and "division by zero" in shown
-    assert main(["stats", str(path)]) == 0
+    assert main(["stats", "--judge", "lexical", str(path)]) == 0
     stats = capsys.readouterr().out
     assert "2 (1 failed)" in stats and "2.00 per calling turn" in stats
 
@@ -222,7 +222,7 @@ def test_version_1_files_still_read_everywhere(tmp_path: Path) -> None:
     path = tmp_path / "old.jsonl"
     path.write_text(json.dumps(old) + "\n")
     harvest = ["harvest", "--judge", "lexical", str(path), "--format", "openai", "--out", str(tmp_path / "d")]
-    for command in (["show", str(path)], ["stats", str(path)], harvest):
+    for command in (["show", str(path)], ["stats", "--judge", "lexical", str(path)], harvest):
         assert main(command) == 0, command
     assert (tmp_path / "d" / "train.jsonl").read_text().count("\n") == 1
 

@@ -45,7 +45,7 @@ from rolecall.transcripts.formats import FORMATS
 from rolecall.transcripts.harvest import harvest
 from rolecall.transcripts.marks import marks_beside
 from rolecall.transcripts.marks import read as read_marks
-from rolecall.transcripts.quality import QualityFloor
+from rolecall.transcripts.quality import QualityFloor, content_verdicts
 from rolecall.transcripts.record import Transcript, json_schema
 from rolecall.transcripts.report import HarvestOptions
 from rolecall.transcripts.stats import collect, plot, render
@@ -192,6 +192,8 @@ def _add_data_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     stats = commands.add_parser("stats", help="counts and distributions over transcripts")
     stats.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
     stats.add_argument("--plot", type=Path, help="write the distributions to FILE.html or FILE.png")
+    stats.add_argument("--judge", help=f"the judge that says which turns are on task (default {DEFAULT_JUDGE})")
+    _model_options(stats)
 
 
 def _add_eval_command(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -474,7 +476,10 @@ def cmd_harvest(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_stats(args: argparse.Namespace, console: Console) -> int:
     reader = store.Reader()
-    stats = collect(reader.read(args.paths))
+    with ExitStack() as stack:
+        judge = open_judges(args.judge or DEFAULT_JUDGE, stack, base_url=args.base_url, model=args.model)
+        read = content_verdicts if judge.name == "lexical" else turn_reader(judge)
+        stats = collect(reader.read(args.paths), read, judge.name)
     stats.malformed = len(reader.bad)
     _report_unreadable(reader)
     console.print(render(stats))

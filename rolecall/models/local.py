@@ -180,7 +180,7 @@ class LocalServer:
             "--no-kv-unified",
             "--threads", str(self.threads),
             "--threads-batch", str(self.threads),
-            "--cache-ram", str(self.CACHE_MIB),
+            "--cache-ram", "0" if self.pooling else str(self.CACHE_MIB),  # states are read once: nothing to keep
             "--repeat-penalty", str(self.REPEAT_PENALTY),
             "--no-webui",
             "--metrics",  # /metrics: tokens, decode calls and busy slots (bench/embedded.py reads it)

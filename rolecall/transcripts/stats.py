@@ -18,7 +18,8 @@ from rich.table import Table
 
 from rolecall.errors import SpecError
 from rolecall.secrets import write_text
-from rolecall.transcripts.content import real_work
+from rolecall.transcripts.content import Reading
+from rolecall.transcripts.quality import TurnReader, content_verdicts
 from rolecall.transcripts.record import Transcript
 
 
@@ -40,8 +41,12 @@ class CorpusStats:
     tool_calls: Counter[str] = field(default_factory=Counter)  # by tool
     tool_errors: Counter[str] = field(default_factory=Counter)  # by tool
     calling_turns: int = 0  # turns in which an agent called at least one tool
+    judge: str = "lexical"  # the judge that read which turns are on task
+    judged: Counter[str] = field(default_factory=Counter)  # instructor / executor turns read
+    on_task: Counter[str] = field(default_factory=Counter)  # of those, on task
+    off_reasons: Counter[str] = field(default_factory=Counter)  # why the others were not
 
-    def add(self, transcript: Transcript) -> None:
+    def add(self, transcript: Transcript, read: TurnReader = content_verdicts) -> None:
         self.conversations += 1
         self.messages += len(transcript.spoken)
         self.failed += transcript.status == "failed"
@@ -54,7 +59,17 @@ class CorpusStats:
         else:
             self.cost_usd += usage.cost_usd
         self.turns.append(transcript.messages[-1].turn if transcript.messages else 0)
-        self.reasons[ending(transcript)] += 1
+        verdicts = read(transcript) if {"user", "assistant"} <= {agent.kind for agent in transcript.agents} else {}
+        sides = Reading.of(transcript).sides
+        for message in transcript.spoken:
+            if message.index in verdicts:
+                side = "instructor" if sides.get(message.speaker) == "user" else "executor"
+                reason = verdicts[message.index]
+                self.judged[side] += 1
+                self.on_task[side] += reason is None
+                if reason is not None:
+                    self.off_reasons[reason] += 1
+        self.reasons[ending(transcript, verdicts)] += 1
         for event in transcript.events:
             extra = event.model_extra or {}
             if event.kind == "guard":
@@ -73,19 +88,29 @@ class CorpusStats:
         return sum(self.tool_calls.values()) / self.calling_turns if self.calling_turns else 0.0
 
 
-def ending(transcript: Transcript) -> str:
-    """How a conversation ended; a role-play declared done before any solution did real work is not a success."""
+def ending(transcript: Transcript, verdicts: dict[int, str | None] | None = None) -> str:
+    """How a conversation ended; a role-play declared done before any solution did real work (by ``verdicts``,
+    else the word counts) is not a success."""
     reason = transcript.termination.reason if transcript.termination else "unfinished"
     kinds = {agent.kind for agent in transcript.agents}
-    if reason in ("task_done", "graph_complete") and {"user", "assistant"} <= kinds and not real_work(transcript):
-        return f"{reason}_without_work"
+    if reason in ("task_done", "graph_complete") and {"user", "assistant"} <= kinds:
+        verdicts = verdicts if verdicts is not None else content_verdicts(transcript)
+        executor = {agent.name for agent in transcript.agents if agent.kind == "assistant"}
+        worked = any(
+            verdicts.get(message.index, "") is None for message in transcript.spoken if message.speaker in executor
+        )
+        if not worked:
+            return f"{reason}_without_work"
     return reason
 
 
-def collect(transcripts: Iterable[Transcript]) -> CorpusStats:
-    stats = CorpusStats()
+def collect(
+    transcripts: Iterable[Transcript], read: TurnReader = content_verdicts, judge: str = "lexical"
+) -> CorpusStats:
+    """The statistics of ``transcripts``; ``read`` (a judge's reading, named ``judge``) says which turns are on task."""
+    stats = CorpusStats(judge=judge)
     for transcript in transcripts:
-        stats.add(transcript)
+        stats.add(transcript, read)
     return stats
 
 
@@ -101,6 +126,12 @@ def render(stats: CorpusStats) -> RenderableType:
     summary.add_row("cost", cost)
     if stats.malformed:
         summary.add_row("unreadable lines", str(stats.malformed))
+    for side in ("instructor", "executor"):
+        if stats.judged[side]:
+            share = stats.on_task[side] / stats.judged[side]
+            summary.add_row(
+                f"{side} turns on task ({stats.judge})", f"{stats.on_task[side]} of {stats.judged[side]} ({share:.0%})"
+            )
     if stats.tool_calls:
         calls, errors = sum(stats.tool_calls.values()), sum(stats.tool_errors.values())
         summary.add_row("tool calls", f"{calls} ({errors} failed), {stats.calls_per_turn:.2f} per calling turn")
@@ -111,7 +142,13 @@ def render(stats: CorpusStats) -> RenderableType:
             errors = stats.tool_errors[name]
             table.add_row(name, str(count), str(errors), f"{100 * errors / count:.0f}%")
         parts.append(table)
-    for title, counter in (("termination", stats.reasons), ("guard verdicts", stats.guards), ("models", stats.models)):
+    off_task = (f"off task ({stats.judge})", stats.off_reasons)
+    for title, counter in (
+        ("termination", stats.reasons),
+        ("guard verdicts", stats.guards),
+        off_task,
+        ("models", stats.models),
+    ):
         if counter:
             table = Table(title, "count", "share", header_style="bold")
             total = sum(counter.values())
