@@ -150,3 +150,21 @@ def test_the_command_serves_on_loopback_and_sees_a_batch_grow(tmp_path: Path) ->
 def test_bad_view_arguments_exit_2(argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     assert expected in capsys.readouterr().err
+
+
+def test_each_turn_shows_its_verdict_and_a_reviewer_marks_turns(tmp_path: Path) -> None:
+    from rolecall.judges import LexicalJudge
+    from rolecall.transcripts.marks import read_turns
+
+    folder = make_folder(tmp_path, conversations=2)
+    marks = tmp_path / "marks.jsonl"
+    transcript = next(read(folder))
+    with ViewServer(Viewer(Catalog([folder]), marks_path=marks, review=True, judge=LexicalJudge())) as server:
+        page = get(f"{server.url}/c/{transcript.id}")
+        assert page.count("· lexical</span>") >= 2 and "value='on_task'" in page
+        assert post(f"{server.url}/c/{transcript.id}/mark", {"verdict": "off_task", "message_index": "1"}) == 200
+        assert post(f"{server.url}/c/{transcript.id}/mark", {"verdict": "keep", "message_index": "1"}) == 400
+        assert "marked off task" in get(f"{server.url}/c/{transcript.id}")
+    assert [(key, mark.verdict) for key, mark in read_turns(marks).items()] == [((transcript.id, 1), "off_task")]
+    with ViewServer(Viewer(Catalog([folder]))) as server:  # no judge: only verdicts recorded with the transcript
+        assert "· lexical</span>" not in get(f"{server.url}/c/{transcript.id}")

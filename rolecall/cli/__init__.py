@@ -188,6 +188,7 @@ def _add_data_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     view.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback only)")
     view.add_argument("--review", action="store_true", help="allow keep/drop marks, saved beside the data")
     view.add_argument("--marks", type=Path, help="the marks file (default: rolecall-marks.jsonl beside the data)")
+    view.add_argument("--judge", help=f"the judge whose verdict each turn shows (default {DEFAULT_JUDGE})")
 
     stats = commands.add_parser("stats", help="counts and distributions over transcripts")
     stats.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
@@ -543,9 +544,13 @@ def cmd_view(args: argparse.Namespace, console: Console) -> int:
         _check_writable(marks)
     catalog = Catalog(paths)
     catalog.refresh()
+    stack = ExitStack()
+    judge = open_judges(args.judge or DEFAULT_JUDGE, stack)  # a model server starts with the first page judged
     try:
-        server = ViewServer(Viewer(catalog, marks_path=marks, review=args.review), host=args.host, port=args.port)
+        viewer = Viewer(catalog, marks_path=marks, review=args.review, judge=judge)
+        server = ViewServer(viewer, host=args.host, port=args.port)
     except OSError as exc:
+        stack.close()
         raise SpecError(f"--port {args.port}: cannot listen on {args.host}: {exc.strerror}") from None
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         _error(f"warning: listening on {args.host}: anyone who can reach this machine can read the data")
@@ -559,6 +564,7 @@ def cmd_view(args: argparse.Namespace, console: Console) -> int:
         pass
     finally:
         server.stop()
+        stack.close()
     return EXIT_OK
 
 

@@ -81,7 +81,9 @@ def cmd_judge(args: argparse.Namespace, console: Console) -> int:
         return _calibrate(args, console)
     if first == "train":
         if not rest:
-            raise SpecError("judge train: give LABELS (a labelled JSONL file, review marks, or 'gold')")
+            raise SpecError(
+                "judge train: give LABELS (a labelled JSONL file, a marks file of view --review, or 'gold')"
+            )
         return _train(rest, args, console)
     if args.out is None:
         raise SpecError("judge: give --out VERDICTS.jsonl")
@@ -136,8 +138,13 @@ def _sides(transcript: Transcript) -> tuple[list[int], list[str]]:
 def calibration(judge: Judge, plays: Sequence[gold_set.GoldPlay]) -> Agreement:
     """``judge``'s verdicts on every labelled turn of ``plays`` against the labels."""
     verdicts = asyncio.run(judge_dialogue(judge, [play.dialogue() for play in plays]))
-    labels = [turn.on_task for play in plays for turn in play.turns]
-    return Agreement.of(labels, [verdict.on_task for row in verdicts for verdict in row])
+    pairs = [
+        (turn.on_task, verdict.on_task)
+        for play, row in zip(plays, verdicts, strict=True)
+        for turn, verdict in zip(play.turns, row, strict=True)
+        if turn.on_task is not None
+    ]
+    return Agreement.of([label for label, _ in pairs], [called for _, called in pairs])
 
 
 def _calibrate(args: argparse.Namespace, console: Console) -> int:

@@ -30,7 +30,7 @@ SOURCES = ("written", "scripted", "embedded")
 class GoldTurn:
     side: Side
     text: str
-    on_task: bool
+    on_task: bool | None  # None: context only, not labelled (a turn a reviewer did not mark)
     source: str
 
 
@@ -101,5 +101,5 @@ def labelled(plays: Sequence[GoldPlay], done_token: str = "<TASK_DONE>") -> Iter
     """Every labelled turn a judge reads (done turns are decided by rule and left out), with its role-play."""
     for play in plays:
         for index, turn in enumerate(play.turns):
-            if not (turn.side == "user" and done_token in turn.text):
+            if turn.on_task is not None and not (turn.side == "user" and done_token in turn.text):
                 yield play, index, turn

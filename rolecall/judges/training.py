@@ -19,25 +19,52 @@ import numpy as np
 
 from rolecall.errors import SpecError
 from rolecall.judges import gold as gold_set
-from rolecall.judges.base import in_context
+from rolecall.judges.base import dialogue_of, in_context, is_done
 from rolecall.judges.calibration import Agreement, majority_by
 from rolecall.judges.logistic import Logistic
 from rolecall.judges.probe import feature_rows
+from rolecall.transcripts import marks, store
 
 PENALTIES = (1.0, 10.0, 100.0, 1000.0)
 FOLDS = 5
 
 
+def is_marks_file(path: Path) -> bool:
+    return path.name == marks.MARKS_FILE or path.name.endswith(".marks.jsonl")
+
+
+def marked_plays(path: Path) -> list[gold_set.GoldPlay]:
+    """The role-plays a reviewer marked turns of in ``rolecall view --review``, labelled by those marks."""
+    turn_marks = marks.read_turns(path)
+    ids = {id for id, _ in turn_marks}
+    plays = []
+    for transcript in store.read(marks.transcripts_of(path)):
+        dialogue = dialogue_of(transcript) if transcript.id in ids else None
+        if dialogue is None:
+            continue
+        turns = []
+        for index, (side, text) in zip(dialogue.message_indices, dialogue.turns, strict=True):
+            mark = turn_marks.get((transcript.id, index))
+            turns.append(gold_set.GoldTurn(side, text, None if mark is None else mark.verdict == "on_task", "marked"))
+        roles = [*dialogue.roles, "", ""]
+        plays.append(gold_set.GoldPlay(transcript.id, "train", dialogue.task, roles[0], roles[1], turns))
+    return plays
+
+
 def labelled_plays(sources: Sequence[str]) -> list[gold_set.GoldPlay]:
-    """The labelled role-plays of each source: ``gold`` (the shipped train split) or a labelled JSONL file."""
+    """The labelled role-plays of each source: ``gold`` (the shipped train split), a labelled JSONL file in the gold
+    set's format, or a marks file of ``rolecall view --review`` (its turns' marks)."""
     plays: list[gold_set.GoldPlay] = []
     for source in sources:
+        path = Path(source)
         if source == "gold":
             plays.extend(gold_set.split(gold_set.read(), "train"))
-        elif Path(source).is_file():
-            plays.extend(gold_set.read(Path(source)))
+        elif path.is_file() and is_marks_file(path):
+            plays.extend(marked_plays(path))
+        elif path.is_file():
+            plays.extend(gold_set.read(path))
         else:
-            raise SpecError(f"judge train: {source} is neither 'gold' nor a labels file")
+            raise SpecError(f"judge train: {source} is neither 'gold', a labels file nor a marks file")
     if not plays:
         raise SpecError("judge train: the labels hold no role-play")
     return plays
@@ -51,14 +78,14 @@ def source_key(turn: gold_set.GoldTurn, done_token: str = "<TASK_DONE>") -> str:
 
 def source_baseline(train: Sequence[gold_set.GoldPlay], test: Sequence[gold_set.GoldPlay]) -> Agreement:
     """How well a judge does that knows only each turn's source and side (its commoner label in training)."""
-    train_turns = [turn for play in train for turn in play.turns]
-    test_turns = [turn for play in test for turn in play.turns]
+    train_turns = [turn for play in train for turn in play.turns if turn.on_task is not None]
+    test_turns = [turn for play in test for turn in play.turns if turn.on_task is not None]
     guesses = majority_by(
         [source_key(turn) for turn in test_turns],
         [source_key(turn) for turn in train_turns],
-        [turn.on_task for turn in train_turns],
+        [bool(turn.on_task) for turn in train_turns],
     )
-    return Agreement.of([turn.on_task for turn in test_turns], guesses)
+    return Agreement.of([bool(turn.on_task) for turn in test_turns], guesses)
 
 
 @dataclass(frozen=True)
@@ -105,7 +132,7 @@ def labelled_features(
     for play in plays:
         dialogue = play.dialogue()
         for turn, gold in zip(in_context(dialogue), play.turns, strict=True):
-            if turn.side == "user" and dialogue.done_token in turn.text:
+            if gold.on_task is None or is_done(turn, dialogue.done_token):
                 continue
             turns.append(turn)
             labels.append(gold.on_task)

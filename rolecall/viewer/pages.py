@@ -8,12 +8,13 @@ drawn as SVG, one column per depth of dependency, coloured by status.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
 from rolecall.errors import GraphError
+from rolecall.judges.base import Verdict as JudgeVerdict
 from rolecall.tasks.graph import TaskGraph
 from rolecall.transcripts.marks import Mark
 from rolecall.transcripts.record import HUMAN_MODEL, Event, Message, Transcript
@@ -166,7 +167,27 @@ def _verdicts(rejected: Sequence[dict[str, Any]], critic: Sequence[dict[str, Any
     return drafts
 
 
-def _message(message: Message, rejected: Sequence[dict[str, Any]], critic: Sequence[dict[str, Any]]) -> str:
+def _judged(key: str, index: int, verdict: JudgeVerdict | None, marked: str | None, review: bool) -> str:
+    """A turn's verdict (by a judge), its reviewer's mark, and in review the buttons that mark it."""
+    parts = []
+    if verdict is not None:
+        said = "on task" if verdict.on_task else f"off task: {verdict.reason or '?'}"
+        parts.append(_pill(f"{said} · {verdict.score:.2f} · {verdict.judge}", "keep" if verdict.on_task else "drop"))
+    if marked:
+        parts.append(_pill(f"marked {marked.replace('_', ' ')}", "keep" if marked == "on_task" else "drop"))
+    if review:
+        parts.append(
+            f"<form method='post' action='/c/{escape(key)}/mark' class='turnmark'>"
+            f"<input type='hidden' name='message_index' value='{index}'>"
+            "<button name='verdict' value='on_task'>on task</button> "
+            "<button name='verdict' value='off_task'>off task</button></form>"
+        )
+    return f"<div class='judged'>{''.join(parts)}</div>" if parts else ""
+
+
+def _message(
+    message: Message, rejected: Sequence[dict[str, Any]], critic: Sequence[dict[str, Any]], judged: str = ""
+) -> str:
     if message.role == "tool":
         failed = f" · <b>failed</b>: {escape(message.error)}" if message.error else ""
         return (
@@ -190,7 +211,7 @@ def _message(message: Message, rejected: Sequence[dict[str, Any]], critic: Seque
     return (
         f"{drafts}<div class='msg {kind}' id='m{message.index}'><div class='meta'><b>{escape(message.speaker)}</b>"
         f" · {escape(message.model or '')} · {' · '.join(facts)}</div>"
-        f"<div class='body'>{escape(message.content)}</div>{calls}</div>"
+        f"<div class='body'>{escape(message.content)}</div>{calls}{judged}</div>"
     )
 
 
@@ -251,8 +272,18 @@ def _mark_form(key: str, mark: Mark | None, review: bool) -> str:
     )
 
 
-def conversation(transcript: Transcript, *, source: str, mark: Mark | None, review: bool) -> str:
-    """A conversation's page: facts, agents, the task graph and its timeline, every message, the end."""
+def conversation(
+    transcript: Transcript,
+    *,
+    source: str,
+    mark: Mark | None,
+    review: bool,
+    verdicts: Mapping[int, JudgeVerdict] | None = None,
+    turn_marks: Mapping[int, str] | None = None,
+) -> str:
+    """A conversation's page: facts, agents, the task graph and its timeline, every message (with its verdict and
+    mark), the end."""
+    verdicts, turn_marks = verdicts or {}, turn_marks or {}
     facts = [
         ("task", transcript.task.original),
         *([("specified", transcript.task.specified)] if transcript.task.specified else []),
@@ -297,7 +328,12 @@ def conversation(transcript: Transcript, *, source: str, mark: Mark | None, revi
     messages = []
     for message in transcript.messages:
         key = (message.turn, message.speaker)
-        messages.append(_message(message, rejected.pop(key, []), critic.pop(key, [])))
+        judged = ""
+        if message.index in verdicts or message.index in turn_marks or (review and message.role != "tool"):
+            judged = _judged(
+                transcript.id, message.index, verdicts.get(message.index), turn_marks.get(message.index), review
+            )
+        messages.append(_message(message, rejected.pop(key, []), critic.pop(key, []), judged))
     for key in sorted(set(rejected) | set(critic)):  # verdicts on a turn that never got an accepted reply
         messages.append(f"<p class='meta'>turn {key[0]} · {escape(key[1])}, no reply accepted:</p>")
         messages.append(_verdicts(rejected.get(key, []), critic.get(key, [])))

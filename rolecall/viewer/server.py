@@ -3,13 +3,16 @@
 A threaded HTTP server from the standard library serves the pages of
 :mod:`rolecall.viewer.pages` from a :class:`~rolecall.viewer.catalog.Catalog`, which a
 background thread refreshes every second (a running batch's new conversations appear).
-It listens on loopback by default. With ``review`` on, a reviewer's keep/drop marks are
-appended to a marks file beside the data, never to the files it reads; a mark must come
-from the viewer's own page (same origin).
+It listens on loopback by default. Each turn shows its verdict: a judge's when the viewer has
+one (``rolecall view --judge NAME``), else those the transcript recorded. With ``review`` on,
+a reviewer's marks (keep/drop a conversation, on/off task a turn) are appended to a marks
+file beside the data, never to the files it reads; a mark must come from the viewer's own
+page (same origin).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -22,6 +25,9 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from rolecall.errors import SpecError
+from rolecall.judges.base import Judge
+from rolecall.judges.base import Verdict as JudgeVerdict
+from rolecall.judges.recorded import read_transcripts, recorded_verdicts
 from rolecall.transcripts import marks as marks_file
 from rolecall.transcripts.marks import Mark
 from rolecall.transcripts.record import Transcript
@@ -44,21 +50,36 @@ class Viewer:
     marks_path: Path | None = None  # where marks are read from and (in review) written to
     review: bool = False
     marks: dict[str, Mark] = field(default_factory=dict)
+    turn_marks: dict[tuple[str, int], Mark] = field(default_factory=dict)
+    #: The judge whose verdict each turn shows (verdicts recorded with a transcript are shown without one).
+    judge: Judge | None = None
 
     def __post_init__(self) -> None:
         if self.marks_path is not None and self.marks_path.exists():
             self.marks = marks_file.read(self.marks_path)
+            self.turn_marks = marks_file.read_turns(self.marks_path)
+        self._lock = threading.Lock()  # one judge, many page requests
+
+    def turn_verdicts(self, transcript: Transcript) -> dict[int, JudgeVerdict]:
+        """Each turn's verdict: the judge's (recorded ones read back), else those the transcript recorded."""
+        if self.judge is None:
+            return recorded_verdicts(transcript.events)
+        with self._lock:
+            return asyncio.run(read_transcripts(self.judge, [transcript]))[0]
 
     def verdicts(self) -> dict[str, str]:
         return {key: mark.verdict for key, mark in self.marks.items()}
 
-    def mark(self, key: str, verdict: str, note: str) -> Mark:
+    def mark(self, key: str, verdict: str, note: str, message_index: int | None = None) -> Mark:
         if not self.review or self.marks_path is None:
             raise PermissionError("read-only: start rolecall view with --review to mark conversations")
-        fields: dict[str, Any] = {"id": key, "verdict": verdict, "note": note.strip()}
-        mark = Mark(**fields)  # a verdict other than keep or drop is a SpecError
+        fields: dict[str, Any] = {"id": key, "verdict": verdict, "note": note.strip(), "message_index": message_index}
+        mark = Mark(**fields)  # a verdict that does not fit a conversation or a turn is a SpecError
         marks_file.add(self.marks_path, mark)
-        self.marks[key] = mark
+        if message_index is None:
+            self.marks[key] = mark
+        else:
+            self.turn_marks[key, message_index] = mark
         return mark
 
 
@@ -115,8 +136,11 @@ class _Handler(BaseHTTPRequestHandler):
         if self.viewer.catalog.find(key) is None:
             self._send(HTTPStatus.NOT_FOUND, pages.not_found(key), "text/html")
             return
+        index = form.get("message_index", "")
         try:
-            self.viewer.mark(key, form.get("verdict", ""), form.get("note", ""))
+            self.viewer.mark(
+                key, form.get("verdict", ""), form.get("note", ""), int(index) if index.isdigit() else None
+            )
         except PermissionError as exc:
             self._send(HTTPStatus.FORBIDDEN, str(exc), "text/plain")
             return
@@ -124,7 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.BAD_REQUEST, str(exc), "text/plain")
             return
         self.send_response(HTTPStatus.SEE_OTHER)
-        self.send_header("Location", f"/c/{key}")
+        self.send_header("Location", f"/c/{key}" + (f"#m{index}" if index.isdigit() else ""))
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -157,9 +181,11 @@ class _Handler(BaseHTTPRequestHandler):
         except (OSError, ValueError) as exc:
             return HTTPStatus.GONE, pages.not_found(f"{catalog.source(entry)} changed: {exc}"), "text/html"
         if isinstance(loaded, Transcript):
+            turn_marks = {index: mark.verdict for (id, index), mark in self.viewer.turn_marks.items() if id == key}
             html = pages.conversation(
-                loaded, source=catalog.source(entry), mark=self.viewer.marks.get(key), review=self.viewer.review
-            )
+                loaded, source=catalog.source(entry), mark=self.viewer.marks.get(key), review=self.viewer.review,
+                verdicts=self.viewer.turn_verdicts(loaded), turn_marks=turn_marks,
+            )  # fmt: skip
         else:
             html = pages.row(loaded, source=catalog.source(entry))
         return HTTPStatus.OK, html, "text/html"
