@@ -2,12 +2,13 @@
 
 Holds rolecall's evaluation suite (32 role-plays, 4 turns each, temperature 0.7, 160 tokens a
 reply) on the embedded SmolLM2-135M under each configuration, and prints the scorecards as
-the Markdown tables of docs/on_task.md: first drafts and final turns on task by the content
-checks, over the same 128 slots per side in every configuration. Each configuration's
-transcripts and ``eval.json`` go to ``OUT/NAME``; a rerun resumes what is missing.
+the Markdown tables of docs/on_task.md: first drafts and final turns on task by a judge (the
+default judge, the probe) and, beside it, by the lexical word counts, over the same 128 slots
+per side in every configuration. Each configuration's transcripts and ``eval.json`` go to
+``OUT/NAME``; a rerun resumes what is missing (and with everything held, only scores again).
 
     python bench/on_task.py [--configs off,guards,guards+json] [--out runs/on_task] [--limit N]
-                            [--concurrency 2] [--write docs/on_task_results.md]
+                            [--concurrency 2] [--judge probe] [--write docs/on_task_results.md]
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from rolecall import open_model
 from rolecall.evaluation import Evaluation, Scorecard, load_suite
 from rolecall.evaluation.report import markdown
+from rolecall.judges import DEFAULT_JUDGE, Judge, LexicalJudge, open_judge
 from rolecall.models.base import ChatModel
 
 CONFIGS: dict[str, dict[str, Any]] = {
@@ -31,14 +33,24 @@ CONFIGS: dict[str, dict[str, Any]] = {
 }
 
 
-async def hold(model: ChatModel, names: list[str], out: Path, limit: int | None, concurrency: int) -> list[Scorecard]:
+async def hold(
+    model: ChatModel, judge: Judge, names: list[str], out: Path, *, limit: int | None, concurrency: int
+) -> list[Scorecard]:
+    """Each configuration's scorecard by ``judge``, followed by the same transcripts' scorecard by word counts."""
     suite = load_suite().first(limit)
     cards = []
     try:
         for name in names:
             evaluation = Evaluation(suite, CONFIGS[name], out / name, name)
-            cards.append(await evaluation.hold(model, concurrency=concurrency))
-            print(f"  {name}: {100 * cards[-1].share('first'):.0f}% first drafts on task", flush=True)
+            card = await evaluation.hold(model, judge, concurrency=concurrency)
+            lexical = await evaluation.score(evaluation.saved(), card.minutes, LexicalJudge())
+            lexical.label = f"{name} (lexical)"
+            cards += [card, lexical]
+            print(
+                f"  {name}: {100 * card.share('first'):.0f}% first drafts on task by {judge.name}, "
+                f"{100 * lexical.share('first'):.0f}% by word counts",
+                flush=True,
+            )
     finally:
         await model.aclose()
     return cards
@@ -51,13 +63,14 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="only the suite's first N role-plays")
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--write", type=Path, help="write the tables to this Markdown file")
+    parser.add_argument("--judge", default=DEFAULT_JUDGE, help="the judge that reads the turns")
     args = parser.parse_args()
     names = args.configs.split(",")
     unknown = [name for name in names if name not in CONFIGS]
     if unknown:
         parser.error(f"unknown configuration {unknown[0]!r}; choose from {', '.join(CONFIGS)}")
-    with open_model() as model:
-        cards = asyncio.run(hold(model, names, args.out, args.limit, args.concurrency))
+    with open_model() as model, open_judge(args.judge, model=model) as judge:
+        cards = asyncio.run(hold(model, judge, names, args.out, limit=args.limit, concurrency=args.concurrency))
     text = markdown(cards)
     print(text)
     if args.write:

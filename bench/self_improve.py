@@ -35,6 +35,7 @@ from typing import Any
 from rolecall import open_model
 from rolecall.evaluation import Evaluation, Scorecard, load_suite
 from rolecall.evaluation.report import markdown
+from rolecall.judges import open_judge
 from rolecall.models import llama_build
 from rolecall.models.base import ChatModel
 from rolecall.models.endpoint import as_embedded
@@ -55,8 +56,10 @@ def log(message: str) -> None:
 
 
 async def hold(evaluation: Evaluation, model: ChatModel, concurrency: int) -> Scorecard:
+    """The suite held and scored by the default judge."""
     try:
-        return await evaluation.hold(model, concurrency=concurrency)
+        with open_judge() as judge:
+            return await evaluation.hold(model, judge, concurrency=concurrency)
     finally:
         await model.aclose()
 

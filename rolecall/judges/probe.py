@@ -24,9 +24,9 @@ import numpy as np
 
 from rolecall.errors import SpecError
 from rolecall.judges.base import Judge, TurnInContext, Verdict, register_judge
-from rolecall.judges.features import HiddenStates
+from rolecall.judges.features import HiddenStates, TokenEmbeddings
 from rolecall.judges.logistic import Logistic
-from rolecall.models.local import LocalServer
+from rolecall.models.local import LocalServer, model_file
 from rolecall.transcripts.content import problem
 
 #: Tokens of the longest text the probe reads (its context, then the turn).
@@ -79,7 +79,7 @@ class ProbeJudge(Judge):
         self._server: LocalServer | None = None
         self._states: HiddenStates | None = None
 
-    def _open(self) -> HiddenStates:
+    def reader(self) -> HiddenStates:
         """The model's states, its server started on first use (a harvest that judges nothing starts nothing)."""
         if self._states is None:
             url = self.url
@@ -87,7 +87,7 @@ class ProbeJudge(Judge):
                 self._server = LocalServer(pooling="none", slots=self.concurrency, n_ctx=N_CTX)
                 self._server.start()
                 url = self._server.base_url
-            self._states = HiddenStates(url, concurrency=self.concurrency)
+            self._states = HiddenStates(url, embeddings=embeddings(), concurrency=self.concurrency)
         return self._states
 
     def __exit__(
@@ -103,7 +103,7 @@ class ProbeJudge(Judge):
         self._states = None
 
     async def verdicts(self, turns: Sequence[TurnInContext]) -> list[Verdict]:
-        rows = await self._open().matrix(turns)
+        rows = await self.reader().matrix(turns)
         chances = self.classifier.probability(rows) if len(rows) else np.zeros(0)
         return [self._verdict(turn, float(chance)) for turn, chance in zip(turns, chances, strict=True)]
 
@@ -115,9 +115,19 @@ class ProbeJudge(Judge):
         return self.verdict(on_task, chance, reason)
 
 
+_EMBEDDINGS: list[TokenEmbeddings] = []
+
+
+def embeddings() -> TokenEmbeddings:
+    """The embedded model's output embeddings, read once per process (about 110 MB as float32)."""
+    if not _EMBEDDINGS:
+        _EMBEDDINGS.append(TokenEmbeddings.of(model_file()))
+    return _EMBEDDINGS[0]
+
+
 async def feature_rows(turns: Sequence[TurnInContext], *, url: str | None = None) -> np.ndarray[Any, Any]:
-    """The probe's feature rows for ``turns`` (starting the embedded model unless ``url`` is given)."""
+    """The probe's feature rows for ``turns`` (starting the embedded model unless ``url`` serves it already)."""
     if url is not None:
-        return await HiddenStates(url).matrix(turns)
+        return await HiddenStates(url, embeddings=embeddings()).matrix(turns)
     with LocalServer(pooling="none", slots=2, n_ctx=N_CTX) as server:
-        return await HiddenStates(server.base_url).matrix(turns)
+        return await HiddenStates(server.base_url, embeddings=embeddings()).matrix(turns)
