@@ -327,3 +327,23 @@ def test_preference_pairs_keep_a_draft_judged_on_task_against_one_judged_off(tmp
         options = HarvestOptions(format="dpo", draft_reader=draft_reader(judge), judge=judge.name)
         kept[judge.name] = harvest([source], tmp_path / judge.name, options).rows["train"]
     assert kept == {"lexical": 1, "everything": 0, "nothing": 0}
+
+
+def test_turn_marks_made_in_review_become_labels_for_judge_train(tmp_path: Path) -> None:
+    from rolecall.judges.training import labelled_plays
+    from rolecall.transcripts.marks import MARKS_FILE, Mark, add
+
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    first = write_roleplay(
+        folder / "t.jsonl", "Instruction: list three meatless lunches\nInput: None", "Solution: wraps, soup, pasta."
+    )
+    marks = folder / MARKS_FILE
+    add(marks, Mark(id=first, verdict="on_task", message_index=1))
+    add(marks, Mark(id=first, verdict="off_task", message_index=0))
+    add(marks, Mark(id=first, verdict="keep"))
+    (play,) = labelled_plays([str(marks)])
+    assert play.id == first and play.task == TASK
+    assert [(turn.side, turn.on_task) for turn in play.turns] == [("user", False), ("assistant", True), ("user", None)]
+    with pytest.raises(SpecError, match="neither 'gold', a labels file nor a marks file"):
+        labelled_plays([str(tmp_path / "nothing.jsonl")])

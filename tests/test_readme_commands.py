@@ -33,8 +33,8 @@ def readme_commands() -> list[list[str]]:
 
 def test_the_readme_block_is_what_this_test_runs() -> None:
     commands = [command[1] for command in readme_commands()]
-    assert commands == ["run", "run", "run", "run", "run", "run", "show", "tasks", "run", "resume", "batch", "harvest",
-                        "stats", "schema", "serve"]  # fmt: skip
+    assert commands == ["run", "run", "run", "run", "run", "run", "show", "tasks", "run", "resume", "batch", "judge",
+                        "harvest", "stats", "schema", "serve"]  # fmt: skip
 
 
 def test_every_readme_command_runs_as_written_and_holds_a_dialogue(
@@ -72,3 +72,5 @@ def test_every_readme_command_runs_as_written_and_holds_a_dialogue(
     assert len(conversations) == 2
     assert all(len(transcript.messages) >= 4 for transcript in conversations)
     assert (tmp_path / "dataset" / "README.md").exists() and (tmp_path / "stats.html").exists()
+    verdicts = [line for line in (tmp_path / "verdicts.jsonl").read_text().splitlines() if line]
+    assert len(verdicts) == sum(len(t.spoken) for t in conversations)  # one per accepted turn of the batch

@@ -72,6 +72,14 @@ def lexical_features(turn: TurnInContext) -> list[float]:
     ]
 
 
+def by_side(row: NDArray[np.float64], side: str) -> NDArray[np.float64]:
+    """``row``, then whether the turn is the instructor's, then ``row`` again for the instructor only: one linear
+    model then weighs each feature apart for each side (an instruction and a solution are on task for different
+    reasons)."""
+    instructor = float(side == "user")
+    return np.concatenate([row, [instructor], row * instructor])
+
+
 def likelihood_features(in_context: NDArray[np.float64], alone: NDArray[np.float64]) -> list[float]:
     """How likely the turn's tokens are in its context and alone, and how much the context raises them: a reply
     about another task, or gibberish, gains nothing from the task it should serve."""
@@ -217,9 +225,8 @@ class HiddenStates:
         mean_span, mean_alone = span.mean(axis=0), alone.mean(axis=0)
         nearness = [_cosine(mean_alone, task), _cosine(mean_span, task)]
         likely = likelihood_features(in_context, by_itself)
-        return np.concatenate([mean_span, mean_alone, nearness, likely, gain, lexical_features(turn)]).astype(
-            np.float64
-        )
+        row = np.concatenate([mean_span, mean_alone, nearness, likely, gain, lexical_features(turn)])
+        return by_side(row.astype(np.float64), turn.side)
 
     async def matrix(self, turns: Sequence[TurnInContext]) -> NDArray[np.float64]:
         rows = await asyncio.gather(*(self.features(turn) for turn in turns))
