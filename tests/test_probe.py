@@ -45,6 +45,8 @@ def test_the_probe_reads_a_concrete_answer_on_task_and_debris_off() -> None:
     )
     with ProbeJudge() as judge:
         verdicts = asyncio.run(judge_dialogue(judge, [dialogue]))[0]
+        again = asyncio.run(judge_dialogue(judge, [dialogue]))[0]  # a second event loop, as a harvest makes
+    assert [v.score for v in again] == pytest.approx([v.score for v in verdicts], abs=1e-4)
     assert [v.judge for v in verdicts] == ["probe"] * 5
     assert verdicts[1].on_task and not verdicts[3].on_task
     assert verdicts[1].score > 0.7 and verdicts[3].score < 0.3

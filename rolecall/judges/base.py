@@ -15,6 +15,7 @@ an installed package by the entry point group ``rolecall.judges``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -183,3 +184,18 @@ async def judge_dialogue(judge: Judge, dialogues: Sequence[Dialogue]) -> list[li
             worked = worked or (turn.side == "assistant" and verdict.on_task)
         results.append(verdicts)
     return results
+
+
+class LoopGates:
+    """A semaphore per event loop: a judge is called from ``asyncio.run`` again and again (a harvest reads one
+    transcript at a time), and an asyncio semaphore belongs to the loop it was first used in."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._gates: dict[int, asyncio.Semaphore] = {}
+
+    def gate(self) -> asyncio.Semaphore:
+        loop = id(asyncio.get_running_loop())
+        if loop not in self._gates:
+            self._gates = {loop: asyncio.Semaphore(self.limit)}  # loops before this one are finished
+        return self._gates[loop]

@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rolecall.errors import LocalModelError, one_line
-from rolecall.judges.base import TurnInContext
+from rolecall.judges.base import LoopGates, TurnInContext
 from rolecall.text import containment, normalize
 from rolecall.transcripts.content import REASONS, problem
 
@@ -140,7 +140,7 @@ class HiddenStates:
         self.url = url.rstrip("/").removesuffix("/v1")
         self.embeddings = embeddings
         self.timeout = timeout
-        self._gate = asyncio.Semaphore(concurrency)
+        self._gates = LoopGates(concurrency)
         self._task_states: dict[str, States] = {}
         self._task_prior: dict[str, float] = {}
 
@@ -155,7 +155,7 @@ class HiddenStates:
             raise LocalModelError(f"the judge's model server at {self.url} failed: {one_line(str(exc))}") from None
 
     async def _post(self, path: str, body: dict[str, object]) -> object:
-        async with self._gate:  # the server decodes this many texts at once
+        async with self._gates.gate():  # the server decodes this many texts at once
             return await asyncio.to_thread(self._post_now, path, body)
 
     async def tokens(self, text: str) -> list[int]:

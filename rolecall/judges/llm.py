@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from importlib.resources import files
 from typing import Any
 
-from rolecall.judges.base import Judge, TurnInContext, Verdict, register_judge
+from rolecall.judges.base import Judge, LoopGates, TurnInContext, Verdict, register_judge
 from rolecall.models.base import ChatMessage, ChatModel, GenerationParams, Usage
 
 #: The verdict's shape: on task or not, a confidence, and a short reason.
@@ -71,14 +71,14 @@ class LLMJudge(Judge):
         self.model = model
         self.usage = Usage()
         self.calls = 0
-        self._gate = asyncio.Semaphore(concurrency)
+        self._gates = LoopGates(concurrency)
 
     async def verdicts(self, turns: Sequence[TurnInContext]) -> list[Verdict]:
         return list(await asyncio.gather(*(self.read(turn) for turn in turns)))
 
     async def read(self, turn: TurnInContext) -> Verdict:
         params = GenerationParams(max_tokens=120, temperature=0.0, json_schema=SCHEMA)
-        async with self._gate:
+        async with self._gates.gate():
             completion = await self.model.complete(request(turn), params=params)
         self.usage = self.usage + completion.usage
         self.calls += 1
