@@ -159,12 +159,14 @@ def test_each_turn_shows_its_verdict_and_a_reviewer_marks_turns(tmp_path: Path) 
     folder = make_folder(tmp_path, conversations=2)
     marks = tmp_path / "marks.jsonl"
     transcript = next(read(folder))
-    with ViewServer(Viewer(Catalog([folder]), marks_path=marks, review=True, judge=LexicalJudge())) as server:
+    catalog = Catalog([folder])
+    catalog.refresh()
+    with ViewServer(Viewer(catalog, marks_path=marks, review=True, judge=LexicalJudge())) as server:
         page = get(f"{server.url}/c/{transcript.id}")
         assert page.count("· lexical</span>") >= 2 and "value='on_task'" in page
         assert post(f"{server.url}/c/{transcript.id}/mark", {"verdict": "off_task", "message_index": "1"}) == 200
         assert post(f"{server.url}/c/{transcript.id}/mark", {"verdict": "keep", "message_index": "1"}) == 400
         assert "marked off task" in get(f"{server.url}/c/{transcript.id}")
     assert [(key, mark.verdict) for key, mark in read_turns(marks).items()] == [((transcript.id, 1), "off_task")]
-    with ViewServer(Viewer(Catalog([folder]))) as server:  # no judge: only verdicts recorded with the transcript
+    with ViewServer(Viewer(catalog)) as server:  # no judge: only the verdicts recorded with the transcript
         assert "· lexical</span>" not in get(f"{server.url}/c/{transcript.id}")
