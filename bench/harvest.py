@@ -96,7 +96,19 @@ def main() -> None:
     out = args.workdir / "dataset"
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "rolecall.cli", "harvest", str(corpus), "--format", "openai", "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "rolecall.cli",
+            "harvest",
+            str(corpus),
+            "--format",
+            "openai",
+            "--out",
+            str(out),
+            "--judge",
+            "lexical",
+        ],
         check=True,
     )
     elapsed = time.perf_counter() - started
