@@ -71,7 +71,7 @@ def main() -> None:
     print(f"batch folder: {lines} lines in {len(files)} files, {size / 1e6:.1f} MB")
 
     port = free_port()
-    command = [sys.executable, "-m", "rolecall.cli", "view", str(out), "--port", str(port)]
+    command = [sys.executable, "-m", "rolecall.cli", "view", str(out), "--port", str(port), "--judge", "lexical"]
     starts = []
     for _ in range(3):
         seconds, process = first_page(command, f"http://127.0.0.1:{port}/")
