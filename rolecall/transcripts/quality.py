@@ -37,6 +37,13 @@ def content_verdicts(transcript: Transcript) -> TurnVerdicts:
     return {judged.message.index: judged.reason for judged in judge(transcript)}
 
 
+def first_off_task(transcript: Transcript, read: TurnReader = content_verdicts) -> str | None:
+    """Why the first turn off task is, by ``read`` (the word counts stop reading at that turn)."""
+    if read is content_verdicts:
+        return next((judged.reason for judged in judge(transcript) if judged.reason), None)
+    return next((reason for reason in read(transcript).values() if reason), None)
+
+
 @dataclass(frozen=True)
 class QualityFloor:
     """What a conversation must meet to be kept."""
@@ -83,7 +90,8 @@ class QualityFloor:
         if refusal("\n".join(message.content for message in transcript.spoken)):
             return "refusal"
         if self.content == "conversation":
-            return next((f"content:{reason}" for reason in read(transcript).values() if reason), None)
+            off = first_off_task(transcript, read)
+            return f"content:{off}" if off else None
         return None
 
 
