@@ -19,11 +19,11 @@ import json
 import re
 from pathlib import Path
 
+from gold_embedded import ask  # the same one call per draw (this folder is on the path when run)
 from openai import OpenAI
 
 from rolecall.judges.base import Dialogue, in_context
 from rolecall.judges.lexical import LexicalJudge
-from rolecall.models.local import LOCAL_MODEL_NAME
 
 PLAYS = [
     ("Bride", "Wedding Planner", "Plan a small garden wedding for fifty guests"),
@@ -79,14 +79,6 @@ PLAN = "Task: {task}.\nWrite a numbered list of {steps} short steps a {assistant
 ANSWER = "Task: {task}.\nRequest: {step}\nAnswer the request in two to four sentences."
 _STEP = re.compile(r"^\s*\d+[.)]\s*(.+)$")
 DRAWS = 3
-
-
-def ask(client: OpenAI, prompt: str, *, seed: int, max_tokens: int) -> str:
-    reply = client.chat.completions.create(
-        model=LOCAL_MODEL_NAME, messages=[{"role": "user", "content": prompt}],
-        temperature=0.7, max_tokens=max_tokens, seed=seed,
-    )  # fmt: skip
-    return (reply.choices[0].message.content or "").strip()
 
 
 def plan(client: OpenAI, task: str, assistant: str, *, steps: int, seed: int) -> list[str]:

@@ -30,8 +30,9 @@ from numpy.typing import NDArray
 
 from rolecall.errors import LocalModelError, one_line
 from rolecall.judges.base import LoopGates, TurnInContext
+from rolecall.judges.lexical import word_count_reason
 from rolecall.text import containment, normalize
-from rolecall.transcripts.content import REASONS, problem
+from rolecall.transcripts.content import REASONS
 
 States = NDArray[np.float32]
 #: Characters of each part of the context, and of the turn, the model reads.
@@ -43,7 +44,6 @@ LIKELIHOOD_TOKENS = 64
 NEUTRAL = "Text:"
 #: The content checks' reasons, in a fixed order: one indicator each.
 LEXICAL_REASONS = tuple(REASONS)
-_NO_DONE = "\x00no-done-token\x00"
 
 
 def context_prompt(turn: TurnInContext) -> str:
@@ -58,7 +58,7 @@ def lexical_features(turn: TurnInContext) -> list[float]:
     """Cheap signals: the content checks' verdict, the field's length, and how much of it is copied."""
     field = turn.field
     words = len(normalize(field))
-    reason = problem(turn.text, turn.side, turn.context, _NO_DONE)
+    reason = word_count_reason(turn)
     copied = containment(field, turn.context.last_instruction or "") if field else 0.0
     task = containment(field, turn.context.task) if field else 0.0
     earlier = max((containment(field, text) for text in turn.context.instructions), default=0.0) if field else 0.0

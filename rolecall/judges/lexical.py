@@ -14,8 +14,13 @@ from collections.abc import Sequence
 from rolecall.judges.base import Judge, TurnInContext, Verdict, register_judge
 from rolecall.transcripts.content import problem
 
-#: What the lexical judge's done rule would see; done turns never reach a judge.
+#: A done token no turn holds: done turns never reach a judge (``judge_dialogue`` decides them).
 _NO_DONE = "\x00no-done-token\x00"
+
+
+def word_count_reason(turn: TurnInContext) -> str | None:
+    """Why the content checks call ``turn`` off task, or None (the reason the other judges name too)."""
+    return problem(turn.text, turn.side, turn.context, _NO_DONE)
 
 
 @register_judge
@@ -29,5 +34,5 @@ class LexicalJudge(Judge):
         return [self.read(turn) for turn in turns]
 
     def read(self, turn: TurnInContext) -> Verdict:
-        reason = problem(turn.text, turn.side, turn.context, _NO_DONE)
+        reason = word_count_reason(turn)
         return self.verdict(reason is None, 1.0 if reason is None else 0.0, reason)

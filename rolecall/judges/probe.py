@@ -25,13 +25,12 @@ import numpy as np
 from rolecall.errors import SpecError
 from rolecall.judges.base import Judge, TurnInContext, Verdict, register_judge
 from rolecall.judges.features import HiddenStates, TokenEmbeddings
+from rolecall.judges.lexical import word_count_reason
 from rolecall.judges.logistic import Logistic
 from rolecall.models.local import LocalServer, model_file
-from rolecall.transcripts.content import problem
 
 #: Tokens of the longest text the probe reads (its context, then the turn).
 N_CTX = 1024
-_NO_DONE = "\x00no-done-token\x00"
 
 
 def shipped_weights() -> Path:
@@ -111,7 +110,7 @@ class ProbeJudge(Judge):
         on_task = chance >= self.classifier.threshold
         reason = None
         if not on_task:  # name what the words show when they show it; else it is the meaning
-            reason = problem(turn.text, turn.side, turn.context, _NO_DONE) or "off_meaning"
+            reason = word_count_reason(turn) or "off_meaning"
         return self.verdict(on_task, chance, reason)
 
 
