@@ -15,7 +15,7 @@ import pytest
 from rolecall import Guard, RolePlay, Transcript, Turn, Verdict, register_guard, registered_guards
 from rolecall.cli import main
 from rolecall.errors import SpecError
-from rolecall.guards import base as guard_registry
+from rolecall.guards.base import GUARDS
 from rolecall.spec import parse_spec
 from rolecall.testing import ScriptedModel
 from rolecall.transcripts import append
@@ -27,10 +27,10 @@ DONE = "<TASK_DONE>"
 
 
 @pytest.fixture(autouse=True)
-def _registry_restored(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _registry_restored() -> Iterator[None]:
     """Guards registered by a test leave with it."""
-    monkeypatch.setattr(guard_registry, "_registry", dict(guard_registry._registry))
-    yield
+    with GUARDS.scoped():
+        yield
 
 
 class NoShouting(Guard):
@@ -136,7 +136,7 @@ def test_a_guard_shipped_by_a_package_through_its_entry_point(tmp_path: Path, mo
         """)
     )
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    monkeypatch.setattr(guard_registry, "_plugins_loaded", False)
+    monkeypatch.setattr(GUARDS, "_loaded", False)
     assert "no_prices" in registered_guards()
     transcript = play([PRICED])  # its default action is stop
     assert transcript.termination is not None and transcript.termination.reason == "no_prices"

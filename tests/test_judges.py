@@ -36,10 +36,10 @@ ROLES = ("Teenager", "Nutritionist")
 
 
 @pytest.fixture(autouse=True)
-def _registry_restored(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _registry_restored() -> Iterator[None]:
     """Judges registered by a test leave with it."""
-    monkeypatch.setattr(JUDGES, "_members", dict(JUDGES._members))
-    yield
+    with JUDGES.scoped():
+        yield
 
 
 class Everything(Judge):
@@ -96,7 +96,7 @@ def test_a_judge_from_an_installed_package_joins_by_its_entry_point(
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: strict-judges\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[rolecall.judges]\nstrict = strict_judges:Strict\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(JUDGES, "_plugins_loaded", False)
+    monkeypatch.setattr(JUDGES, "_loaded", False)
     assert "strict" in JUDGES.members()
     verdicts = asyncio.run(judge_dialogue(JUDGES.get("strict")(), [dialogue(("user", "Instruction: list soups"))]))
     assert verdicts == [[Verdict(False, 0.0, "strict", "strict")]]

@@ -16,15 +16,14 @@ ends a conversation gives its name as the termination reason.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import Any, ClassVar, Literal
 
 from rolecall.agents.templates import prompt
 from rolecall.errors import SpecError
 from rolecall.models.base import ToolCall
+from rolecall.registry import Registry
 from rolecall.settings import Action, GuardSettings
 
 log = logging.getLogger(__name__)
@@ -32,8 +31,6 @@ log = logging.getLogger(__name__)
 #: Which part an agent plays: CAMEL's instructor ("user"), executor ("assistant"), or a society member.
 Side = Literal["user", "assistant", "member"]
 ENTRY_POINT_GROUP = "rolecall.guards"
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_RESERVED = frozenset(GuardSettings.model_fields)
 
 
 @dataclass(frozen=True)
@@ -100,38 +97,20 @@ class Guard:
         return self.verdict(detail, prompt(key, values, group="guards"))
 
 
-_registry: dict[str, type[Guard]] = {}
-_plugins_loaded = False
+#: Every guard, in the order they run: the built-ins (``rolecall.guards.builtin``) first, then plugins.
+GUARDS: Registry[Guard] = Registry(
+    "guard", ENTRY_POINT_GROUP, Guard, name_of=lambda guard: guard.name, reserved=GuardSettings.model_fields
+)
 
 
 def register_guard(guard: type[Guard]) -> type[Guard]:
     """Add ``guard`` to the registry (usable as a class decorator); it runs after those before it."""
-    if not (isinstance(guard, type) and issubclass(guard, Guard)):
-        raise SpecError(f"{guard!r} is not a Guard subclass")
-    name = guard.name
-    if not _NAME.match(name) or name in _RESERVED:
-        raise SpecError(
-            f"guard {guard.__qualname__}: name {name!r} must be lower_snake_case (at most 40 characters) "
-            f"and not one of {', '.join(sorted(_RESERVED))}"
-        )
-    known = _registry.get(name)
-    if known is not None and known is not guard:
-        raise SpecError(f"guard name {name!r} is taken by {known.__module__}.{known.__qualname__}")
-    _registry[name] = guard
-    return guard
+    return GUARDS.register(guard)
 
 
 def registered_guards() -> dict[str, type[Guard]]:
     """Every registered guard by name, in the order they run (installed packages' guards included)."""
-    global _plugins_loaded  # noqa: PLW0603 - entry points are read once per process
-    if not _plugins_loaded:
-        _plugins_loaded = True
-        for point in entry_points(group=ENTRY_POINT_GROUP):
-            try:
-                register_guard(point.load())
-            except Exception as exc:  # a broken plugin must not break every run
-                log.warning("guard plugin %s (%s) not loaded: %s", point.name, point.value, exc)
-    return dict(_registry)
+    return GUARDS.members()
 
 
 def action_of(settings: GuardSettings, guard: type[Guard]) -> Action:
