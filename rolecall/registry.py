@@ -9,7 +9,7 @@ decorator), or, from an installed package, an entry point of the registry's grou
 A registry may name the package its built-ins live in: every module of that package is imported
 the first time the registry is listed or looked up, so a new built-in is one new file there with
 nothing else edited. Entry points are read at the same moment, once; a plugin that fails to load
-is logged and left out, never fatal. Names are lower_snake_case and unique: a
+is logged and left out, never fatal. Names are lower case (letters, digits, ``_`` and ``-``) and unique: a
 second class under a taken name is a one-line :class:`SpecError`.
 """
 
@@ -29,7 +29,7 @@ from rolecall.errors import SpecError
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 
 class Registry(Generic[T]):
@@ -62,7 +62,7 @@ class Registry(Generic[T]):
         if not _NAME.match(name) or name in self.reserved:
             reserved = f" and not one of {', '.join(sorted(self.reserved))}" if self.reserved else ""
             raise SpecError(
-                f"{self.kind} {member.__qualname__}: name {name!r} must be lower_snake_case "
+                f"{self.kind} {member.__qualname__}: name {name!r} must be lower case, digits, _ or - "
                 f"(at most 40 characters){reserved}"
             )
         known = self._members.get(name)
@@ -83,6 +83,16 @@ class Registry(Generic[T]):
                 except Exception as exc:  # a broken plugin must not break every run
                     log.warning("%s plugin %s (%s) not loaded: %s", self.kind, point.name, point.value, exc)
         return dict(self._members)
+
+    def __iter__(self) -> Iterator[str]:
+        """The members' names, in the order they joined (so a registry can be argparse's ``choices``)."""
+        return iter(self.members())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.members()
+
+    def __len__(self) -> int:
+        return len(self.members())
 
     @contextmanager
     def scoped(self) -> Iterator[None]:

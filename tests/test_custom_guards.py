@@ -92,7 +92,7 @@ def test_guard_names_and_options_are_checked() -> None:
     class Bad(Guard):
         name = "Not A Name"
 
-    with pytest.raises(SpecError, match="lower_snake_case"):
+    with pytest.raises(SpecError, match="must be lower case"):
         register_guard(Bad)
     with pytest.raises(SpecError, match="taken by"):
         register_guard(type("Empty2", (Guard,), {"name": "empty"}))
