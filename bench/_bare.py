@@ -15,7 +15,7 @@ import httpx2
 import openai
 
 from rolecall.agents import Executor, Instructor
-from rolecall.agents.templates import prompt
+from rolecall.prompts import prompt
 
 
 async def bare_conversation(client: openai.AsyncOpenAI, assistant: str, user: str, task: str, turns: int) -> None:

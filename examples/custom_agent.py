@@ -17,8 +17,8 @@ import re
 from rich.console import Console
 
 from rolecall import ChatMessage, Completion, Executor, GenerationParams, RolePlay, open_model
+from rolecall.terminal.render import render_transcript
 from rolecall.transcripts import DEFAULT_FILE, append
-from rolecall.view import render_transcript
 
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 

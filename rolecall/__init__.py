@@ -5,8 +5,9 @@ The public surface is listed in ``__all__``; everything else is internal.
 
 from rolecall._version import __version__
 from rolecall.agents import Agent, Executor, Instructor, Role, Said, TaskSpecifier
-from rolecall.conversation import Conversation
-from rolecall.critic import Critic
+from rolecall.agents.critic import Critic
+from rolecall.agents.members import Member
+from rolecall.dialogue import Conversation, RolePlay, Society
 from rolecall.errors import (
     BudgetExhausted,
     GraphError,
@@ -31,13 +32,12 @@ from rolecall.models import (
     resolve_endpoint,
 )
 from rolecall.models.pricing import Price, PriceTable
-from rolecall.roleplay import RolePlay
-from rolecall.settings import DONE_TOKEN, Assist, CriticSettings, GuardSettings, Settings, ToolSettings
-from rolecall.society import Member, Society
+from rolecall.settings import Assist, CriticSettings, GuardSettings, Settings, ToolSettings
 from rolecall.spec import RolePlaySpec, SocietySpec, load_spec
 from rolecall.tasks import Subtask, TaskGraph
 from rolecall.tools import Tool, ToolError, tool
 from rolecall.transcripts import Message, Transcript
+from rolecall.transcripts.record import DONE_TOKEN
 from rolecall.turns import TurnSettings
 
 __all__ = [

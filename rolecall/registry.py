@@ -96,7 +96,12 @@ class Registry(Generic[T]):
 
     @contextmanager
     def scoped(self) -> Iterator[None]:
-        """Members registered inside the block leave with it (a plugin's tests register and forget)."""
+        """Members registered inside the block leave with it (a plugin's tests register and forget).
+
+        The built-ins are loaded first: modules imported inside the block register only once, so
+        forgetting them on the way out would leave the registry without them for good.
+        """
+        self.members()
         saved, loaded = dict(self._members), self._loaded
         try:
             yield

@@ -1,15 +1,16 @@
 """The one settings object: everything a conversation is configured with, declared once.
 
 A spec's fields, ``RolePlay``/``Society`` keyword arguments, a batch spec and a saved
-transcript's ``settings`` are all this object. Adding a limit means adding one field to
-:class:`Settings` and its check to :meth:`Settings.limit_reached`; its name is then the
-termination reason. Defaults can depend on the endpoint: on the embedded model the aids
-measured to help it are on unless the caller said otherwise (:meth:`Settings.for_model`).
+transcript's ``settings`` are all this object. A limit is one field of :class:`Settings` and
+its check, a method marked ``@limit("reason")`` beside it: the reason is then a termination
+reason, checked before every turn and reply, with nothing else to edit. Defaults can depend
+on the endpoint: on the embedded model the aids measured to help it are on unless the caller
+said otherwise (:meth:`Settings.for_model`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,12 +21,11 @@ from rolecall.errors import SpecError, shorten
 from rolecall.limits import MAX_CONTEXT_TOKENS, MAX_COST_USD, MAX_SECONDS, MAX_SEED, MAX_TOKENS, MAX_TURNS
 from rolecall.models.base import ChatModel, GenerationParams
 from rolecall.models.pricing import Price, PriceTable
+from rolecall.transcripts.record import DONE_TOKEN
 
 #: What happens when a guard objects: re-ask (bounded), keep and record, end the conversation, or skip the guard.
 Action = Literal["reask", "flag", "stop", "off"]
 ACTIONS: tuple[Action, ...] = ("reask", "flag", "stop", "off")
-#: The done token of the CAMEL protocol (a contract; configurable per spec).
-DONE_TOKEN = "<TASK_DONE>"
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 #: Spec keys of earlier versions that set a guard's option: key -> (guard, option).
@@ -157,11 +157,26 @@ class ToolSettings(Checked):
     python: SandboxLimits = Field(default_factory=SandboxLimits)
 
 
+#: A limit's check: whether ``settings`` are reached by what was ``spent`` (before a new turn or a reply).
+LimitCheck = Callable[["Settings", "Spent", bool], bool]
+
+
+def limit(reason: str) -> Callable[[LimitCheck], LimitCheck]:
+    """Mark a method of :class:`Settings` as a limit's check; ``reason`` is the termination reason it gives."""
+
+    def mark(check: LimitCheck) -> LimitCheck:
+        check.limit_reason = reason  # type: ignore[attr-defined]
+        return check
+
+    return mark
+
+
 @dataclass(frozen=True)
 class Spent:
     """What a conversation has used so far, as the limits see it."""
 
     turns: int = 0
+    messages: int = 0
     tokens: int = 0
     cost_usd: float | None = 0.0
     seconds: float = 0.0
@@ -173,7 +188,7 @@ class Settings(Checked):
 
     model_config = _STRICT
 
-    # -- limits: each one a field here and a check in limit_reached ------------------------
+    # -- limits: each one a field here and a @limit check below ---------------------------------
     max_turns: int = Field(default=10, gt=0, le=MAX_TURNS, description="instructions (society: messages) in all")
     token_budget: int | None = Field(default=None, gt=0, le=MAX_TOKENS)
     cost_budget: float | None = Field(default=None, gt=0, le=MAX_COST_USD, description="USD; needs prices")
@@ -205,10 +220,13 @@ class Settings(Checked):
         unknown = sorted(set(changes) - set(cls.model_fields))
         if unknown:
             raise SpecError(f"unknown setting {unknown[0]!r}; settings are: {', '.join(cls.model_fields)}")
+        if base is not None and not changes and isinstance(base, cls):
+            return base  # validated when they were made: nothing to check again
         given = base.model_dump(exclude_unset=True) if base is not None else {}
+        kind = type(base) if base is not None and isinstance(base, cls) else cls  # a subclass keeps its own limits
         require_text_keys(changes)
         try:
-            return cls.model_validate(given | changes)
+            return kind.model_validate(given | changes)
         except ValidationError as exc:
             raise SpecError(describe_validation_error(exc)) from None
 
@@ -244,22 +262,39 @@ class Settings(Checked):
         if self.cost_budget is not None:
             self.price_table().require(models, budget="cost_budget")
 
-    def limit_reached(self, spent: Spent, *, new_turn: bool) -> str | None:
-        """The first limit ``spent`` has reached (its name is the termination reason), or None.
+    # -- the limits' checks, in the order they are checked --------------------------------------
 
-        ``max_turns`` is checked before a new turn only, so the last instruction is answered.
-        """
-        if new_turn and spent.turns >= self.max_turns:
-            return "max_turns"
-        if self.token_budget is not None and spent.tokens >= self.token_budget:
-            return "token_budget"
-        if self.cost_budget is not None and (spent.cost_usd is None or spent.cost_usd >= self.cost_budget):
-            return "cost_budget"  # a cost that cannot be metered cannot be kept under a budget either
-        if self.timeout is not None and spent.seconds >= self.timeout:
-            return "timeout"
-        if self.no_progress_turns is not None and spent.turns_without_progress >= self.no_progress_turns:
-            return "no_progress"
-        return None
+    @limit("max_turns")
+    def limit_turns(self, spent: Spent, new_turn: bool) -> bool:
+        """Checked before a new turn only, so the last instruction is answered."""
+        return new_turn and spent.turns >= self.max_turns
+
+    @limit("token_budget")
+    def limit_tokens(self, spent: Spent, new_turn: bool) -> bool:
+        return self.token_budget is not None and spent.tokens >= self.token_budget
+
+    @limit("cost_budget")
+    def limit_cost(self, spent: Spent, new_turn: bool) -> bool:
+        """A cost that cannot be metered cannot be kept under a budget either."""
+        return self.cost_budget is not None and (spent.cost_usd is None or spent.cost_usd >= self.cost_budget)
+
+    @limit("timeout")
+    def limit_clock(self, spent: Spent, new_turn: bool) -> bool:
+        return self.timeout is not None and spent.seconds >= self.timeout
+
+    @limit("no_progress")
+    def limit_progress(self, spent: Spent, new_turn: bool) -> bool:
+        return self.no_progress_turns is not None and spent.turns_without_progress >= self.no_progress_turns
+
+    @classmethod
+    def limits(cls) -> dict[str, LimitCheck]:
+        """Every limit's check by its termination reason, in the order they are checked."""
+        found = [value for kind in reversed(cls.__mro__) for value in vars(kind).values()]
+        return {check.limit_reason: check for check in found if hasattr(check, "limit_reason")}
+
+    def limit_reached(self, spent: Spent, *, new_turn: bool) -> str | None:
+        """The first limit ``spent`` has reached (its reason ends the conversation), or None."""
+        return next((reason for reason, check in self.limits().items() if check(self, spent, new_turn)), None)
 
     def for_model(self, model: ChatModel | None, *, can_plan: bool = False) -> tuple[Settings, dict[str, Any]]:
         """These settings with the defaults of ``model``'s endpoint applied, and which ones applied.

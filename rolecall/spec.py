@@ -17,14 +17,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from rolecall.agents.base import Role
 from rolecall.agents.human import Person
+from rolecall.agents.members import Member
 from rolecall.checked import describe_validation_error, require_text_keys
+from rolecall.dialogue import RolePlay, Society
 from rolecall.errors import SpecError
 from rolecall.guards import build as build_guards
 from rolecall.limits import MAX_TURNS
 from rolecall.models.base import ChatModel
-from rolecall.roleplay import RolePlay
 from rolecall.settings import Settings
-from rolecall.society import Member, Society
 from rolecall.tasks.graph import TaskGraph
 from rolecall.turns import TurnSettings
 
@@ -93,8 +93,13 @@ class _Spec(Settings):
     base_url: str | None = None
 
     def settings(self) -> Settings:
-        """The spec's settings, with what it left unset still unset (so endpoint defaults can apply)."""
-        return Settings.model_validate(self.model_dump(include=set(Settings.model_fields), exclude_unset=True))
+        """The spec's settings, with what it left unset still unset (so endpoint defaults can apply).
+
+        The spec validated them as it was parsed (it is a :class:`Settings`): they are taken as they are.
+        """
+        fields = set(Settings.model_fields)
+        values = {name: getattr(self, name) for name in fields}
+        return Settings.model_construct(_fields_set=self.model_fields_set & fields, **values)
 
 
 class RolePlaySpec(_Spec):

@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams, Usage
+from rolecall.models.requests import allow
 
 Reply = str | Completion | BaseException
 
@@ -171,6 +172,7 @@ class FakeOpenAIServer:
         self._thread = threading.Thread(target=serve, name="fake-openai-server", daemon=True)
         self._thread.start()
         ready.wait(10)
+        allow(self.base_url)  # a server the test started: its requests are not refused
         return self
 
     def stop(self) -> None:

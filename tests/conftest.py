@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import settings
 
+from rolecall.models.requests import only_allowed
 from rolecall.testing import FakeOpenAIServer
 
 # Property tests: a bounded run in CI (seconds), a long one under `make fuzz` (HYPOTHESIS_PROFILE=fuzz).
@@ -30,6 +31,18 @@ def _no_endpoint_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never inherit a real endpoint or key from the machine."""
     for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "ROLECALL_MODEL"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _only_servers_started_here(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test reaches only the model servers it (or a fixture) started, unless it says otherwise."""
+    if request.node.get_closest_marker("model_requests") is not None:
+        yield
+        return
+    with only_allowed() as refused:
+        yield
+    if refused:
+        pytest.fail(f"the test reached a model it did not start ({refused[0]}); mark it model_requests if it means to")
 
 
 def roleplay_responder(request: dict[str, object]) -> str:

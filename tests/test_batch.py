@@ -246,6 +246,7 @@ def test_kill_9_at_random_moments_then_rerun_loses_and_doubles_nothing(tmp_path:
         assert subprocess.run(argv, check=False, capture_output=True, timeout=300).returncode == 0
     finally:
         server.kill()
+        server.communicate()  # reaped, its pipe closed
     reader = Reader()
     rows = list(reader.read([tmp_path / "out" / "conversations.jsonl"]))
     assert reader.bad == []

@@ -111,6 +111,7 @@ def test_a_batch_of_any_spec_runs_resumes_after_kill_9_and_harvests(
         assert subprocess.run(argv, check=False, capture_output=True, timeout=300).returncode == 0
     finally:
         server.kill()
+        server.communicate()  # reaped, its pipe closed
     reader = Reader()
     rows = list(reader.read([out / "conversations.jsonl"]))
     assert reader.bad == []

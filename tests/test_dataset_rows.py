@@ -14,7 +14,8 @@ import datasets
 import pytest
 
 from rolecall import RolePlay, Transcript
-from rolecall.society import Member, Society
+from rolecall.agents.members import Member
+from rolecall.dialogue import Society
 from rolecall.testing import ScriptedModel
 from rolecall.transcripts import append
 from rolecall.transcripts.harvest import harvest

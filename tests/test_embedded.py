@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from rolecall.cli import main
+from rolecall.dialogue import termination_reasons
 from rolecall.models.local import LOCAL_MODEL_NAME, free_port
-from rolecall.transcripts import TERMINATION_REASONS, read
+from rolecall.transcripts import read
 
 pytestmark = pytest.mark.embedded
 
@@ -72,7 +73,7 @@ def test_a_role_play_on_the_embedded_model(tmp_path: Path) -> None:
     assert transcript.status == "ok"
     assert transcript.termination is not None
     # The tiny model may be stopped by a guard; the pipeline must still end cleanly and save.
-    assert transcript.termination.reason in TERMINATION_REASONS
+    assert transcript.termination.reason in termination_reasons()
     assert transcript.termination.reason not in ("error", "interrupted")
     assert len(transcript.messages) >= 1
     for message in transcript.messages:

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 from rolecall.batch import load_batch_spec
 from rolecall.cli import main
+from rolecall.dialogue import RolePlay
 from rolecall.errors import SpecError
-from rolecall.roleplay import RolePlay
 from rolecall.spec import load_spec
 from rolecall.tasks import TaskGraph
 from rolecall.testing import FakeOpenAIServer, ScriptedModel

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from rolecall import GuardSettings, RolePlay, TaskGraph, Transcript
+from rolecall.agents.members import Member
 from rolecall.cli import main
-from rolecall.society import Member, Society
+from rolecall.dialogue import Society
 from rolecall.testing import FunctionModel, ScriptedModel
 from rolecall.transcripts import append
 from rolecall.transcripts.formats import FORMATS

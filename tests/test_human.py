@@ -13,7 +13,8 @@ import pytest
 
 from rolecall import CriticSettings, RolePlay
 from rolecall.agents.human import HumanAgent, HumanTurn, Person
-from rolecall.society import Member, Society
+from rolecall.agents.members import Member
+from rolecall.dialogue import Society
 from rolecall.testing import FakeOpenAIServer, ScriptedModel
 from rolecall.transcripts.harvest import harvest
 from rolecall.transcripts.quality import QualityFloor

@@ -22,15 +22,20 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(path): path for path in PACKAGE.rglob("*.py")}
 
 
-def imports(path: Path) -> list[tuple[str, list[str]]]:
-    """(module, names) for each ``import``/``from`` of a rolecall module in ``path``."""
+def every_import(path: Path) -> list[tuple[str, list[str]]]:
+    """(module, names) for each ``import``/``from`` in ``path``, of any package."""
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("rolecall"):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.append((node.module, [alias.name for alias in node.names]))
         elif isinstance(node, ast.Import):
-            found += [(alias.name, []) for alias in node.names if alias.name.startswith("rolecall")]
+            found += [(alias.name, []) for alias in node.names]
     return found
+
+
+def imports(path: Path) -> list[tuple[str, list[str]]]:
+    """(module, names) for each import of a rolecall module in ``path``."""
+    return [(module, names) for module, names in every_import(path) if module.split(".")[0] == "rolecall"]
 
 
 def graph() -> nx.DiGraph:
@@ -61,6 +66,24 @@ def test_there_is_no_import_cycle() -> None:
     assert cycles == []
 
 
+def package_of(module: str) -> str:
+    """The package a module belongs to: ``rolecall.dialogue`` for ``rolecall.dialogue.policies.graph``."""
+    return ".".join(module.split(".")[:2])
+
+
+def test_there_is_no_cycle_between_packages() -> None:
+    packages = nx.DiGraph((package_of(a), package_of(b)) for a, b in graph().edges if package_of(a) != package_of(b))
+    assert list(nx.simple_cycles(packages)) == []
+
+
+def test_the_layering_checks_can_fail() -> None:
+    """The checks read real imports: a third-party import is seen, and a known downward edge is found."""
+    assert "openai" in {module for module, _ in every_import(MODULES["rolecall.models.openai_compat"])}
+    assert "pydantic" in {module for module, _ in every_import(MODULES["rolecall.settings"])}
+    assert depends("rolecall.dialogue", "rolecall.guards") and depends("rolecall.cli", "rolecall.dialogue")
+    assert not depends("rolecall.guards", "rolecall.dialogue")
+
+
 def depends(module: str, on: str) -> bool:
     """Whether ``module`` (or a module of that package) reaches ``on`` through its imports."""
     edges = graph()
@@ -71,15 +94,16 @@ def depends(module: str, on: str) -> bool:
 
 def test_dependencies_point_down_the_layers() -> None:
     assert not depends("rolecall.transcripts", "rolecall.guards")  # datasets never import runtime guards
-    assert not depends("rolecall.transcripts", "rolecall.conversation")
+    assert not depends("rolecall.transcripts", "rolecall.dialogue")
     assert not depends("rolecall.models", "rolecall.settings")
     assert not depends("rolecall.models", "rolecall.transcripts")
     assert not depends("rolecall.settings", "rolecall.agents")
-    assert not depends("rolecall.conversation", "rolecall.batch")
-    assert not depends("rolecall.tools", "rolecall.conversation")  # tools know nothing of who calls them
+    assert not depends("rolecall.dialogue", "rolecall.batch")
+    assert not depends("rolecall.tools", "rolecall.dialogue")  # tools know nothing of who calls them
     assert not depends("rolecall.transcripts", "rolecall.tools")  # datasets read recorded calls, never run them
     assert not depends("rolecall.batch", "rolecall.cli")
-    assert [name for name in MODULES if "openai" in {target for target, _ in imports(MODULES[name])}] == []
+    importing_openai = [name for name in MODULES if "openai" in {target for target, _ in every_import(MODULES[name])}]
+    assert importing_openai == ["rolecall.models.openai_compat"]  # for its types only, under TYPE_CHECKING
     assert [
         name
         for name, path in MODULES.items()

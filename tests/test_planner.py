@@ -7,7 +7,7 @@ import json
 import pytest
 
 from rolecall import OpenAIChatModel, RolePlay
-from rolecall.tasks import Planner
+from rolecall.agents.planner import Planner
 from rolecall.testing import FakeOpenAIServer, ScriptedModel
 
 GOOD = json.dumps({"subtasks": [

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from rolecall.agents.members import Member
 from rolecall.cli import main
+from rolecall.dialogue import Society
+from rolecall.dialogue.policies.moderator import match_name
 from rolecall.errors import SpecError
 from rolecall.models.base import ChatMessage
-from rolecall.society import Member, Society
 from rolecall.testing import FakeOpenAIServer, FunctionModel
 from rolecall.transcripts import read
-from rolecall.turns import TurnSettings, match_name
+from rolecall.turns import TurnSettings
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 WORDS = (
@@ -138,3 +140,30 @@ def test_society_examples_run_from_the_cli(example: str, tmp_path: Path) -> None
     [transcript] = read(out)
     assert transcript.termination is not None and transcript.termination.reason == "task_done"
     assert len({m.speaker for m in transcript.messages}) == 3
+
+
+def test_a_society_stopped_by_its_turn_limit_resumes_from_the_cli(tmp_path: Path) -> None:
+    def responder(request: dict[str, object]) -> str:
+        messages = request["messages"]
+        assert isinstance(messages, list)
+        system = str(messages[0]["content"])
+        if "You lead the team" in system and sum(m["role"] == "assistant" for m in messages) >= 2:
+            return "<TASK_DONE>"
+        name = system.split(",", maxsplit=1)[0].removeprefix("You are ")
+        return f"{name}: " + " ".join(WORDS[(len(messages) * 7 + i * 3) % len(WORDS)] for i in range(8))
+
+    out = tmp_path / "team.jsonl"
+    with FakeOpenAIServer(responder) as server:
+        run = ["run", str(EXAMPLES / "three_agents.yaml"), "--base-url", server.base_url, "--out", str(out)]
+        assert main([*run, "--max-turns", "4", "--quiet"]) == 0
+        [stopped] = read(out)
+        assert stopped.termination is not None and stopped.termination.reason == "max_turns"
+        resume = ["resume", str(out), "--base-url", server.base_url, "--max-turns", "10", "--quiet"]
+        assert main(resume) == 0
+    stopped, resumed = read(out)
+    assert resumed.parent_id == stopped.id and resumed.termination is not None
+    assert resumed.termination.reason == "task_done"
+    assert [m.content for m in resumed.messages[:4]] == [m.content for m in stopped.messages]
+    # the transitions go on where they stopped: Rae handed over to Sam before, so now to Priya
+    assert [m.speaker for m in stopped.messages] == ["Priya", "Sam", "Rae", "Sam"]
+    assert [m.speaker for m in resumed.messages[4:6]] == ["Rae", "Priya"]

@@ -10,9 +10,10 @@ import pytest
 from tool_scripts import ANSWER, DONE, INSTRUCTION, NoFunctionCalling, call, roleplay, tool_messages
 
 from rolecall import RolePlay, tool
+from rolecall.agents.members import Member
 from rolecall.cli import main
+from rolecall.dialogue import Society
 from rolecall.models.openai_compat import OpenAIChatModel
-from rolecall.society import Member, Society
 from rolecall.testing import FakeOpenAIServer, FakeResponse, ScriptedModel
 from rolecall.tools import Calculator
 from rolecall.transcripts import append

@@ -18,7 +18,7 @@ from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationP
 from rolecall.spec import load_spec
 from rolecall.testing import ScriptedModel
 from rolecall.tools import PythonSandbox, Toolbox, ToolError, Toolkit
-from rolecall.tools.calculator import evaluate
+from rolecall.tools.builtin.calculator import evaluate
 from rolecall.transcripts import append
 
 

@@ -80,7 +80,7 @@ def finite_losses(trainer: Any) -> list[float]:
 def sft(model: Any, tokenizer: Any, data: datasets.Dataset, out: Path, **options: Any) -> SFTTrainer:
     args = SFTConfig(
         output_dir=str(out), max_steps=2, per_device_train_batch_size=2, max_length=512, report_to=[],
-        logging_steps=1, save_strategy="no", use_cpu=True, **options,
+        logging_steps=1, save_strategy="no", use_cpu=True, activation_checkpointing=False, **options,
     )  # fmt: skip
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
     trainer.train()
@@ -130,7 +130,7 @@ def test_dpo_trains_on_the_preference_pairs_source_column_included(
     assert set(data["source"]) == {"guard:off_format"} and len(data) == 4
     args = DPOConfig(
         output_dir=str(tmp_path), max_steps=2, per_device_train_batch_size=2, max_length=512, report_to=[],
-        logging_steps=1, save_strategy="no", use_cpu=True,
+        logging_steps=1, save_strategy="no", use_cpu=True, activation_checkpointing=False,
     )  # fmt: skip
     reference = copy.deepcopy(model)  # TRL would otherwise load one from the model's path, which is a GGUF folder
     trainer = DPOTrainer(model=model, ref_model=reference, args=args, train_dataset=data, processing_class=tokenizer)

@@ -21,10 +21,10 @@ from pydantic import ConfigDict, Field
 
 from rolecall.agents.context import TokenEstimator, fit
 from rolecall.agents.json_turns import without_done
-from rolecall.agents.templates import render
 from rolecall.checked import Checked
 from rolecall.errors import SpecError
 from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams
+from rolecall.prompts import render
 from rolecall.tools.protocol import ToolOffer, chat_message
 from rolecall.transcripts.perspective import Said
 

@@ -11,9 +11,10 @@ from typing import Any
 
 from rolecall.agents.base import Agent, Role
 from rolecall.agents.json_turns import EXECUTOR_SCHEMA, INSTRUCTOR_SCHEMA, json_fields, with_assist
-from rolecall.agents.templates import prompt, render, templates
 from rolecall.models.base import ChatModel, GenerationParams
-from rolecall.settings import DONE_TOKEN, Assist
+from rolecall.prompts import prompt, render, templates
+from rolecall.settings import Assist
+from rolecall.transcripts.record import DONE_TOKEN
 
 
 def _values(task: str, assistant: Role, user: Role, done_token: str, **more: Any) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Batches: many conversations from one spec, concurrent, rate-limited, budgeted and resumable.
 
 ``spec`` says what varies and plans it; ``runner`` holds the plan into a folder; ``tasks``
-makes up tasks per role pair; ``ray_engine`` runs the same plan as Ray tasks; ``view`` is
-the progress bar.
+makes up tasks per role pair; ``ray_engine`` runs the same plan as Ray tasks. The progress
+bar is drawn by :mod:`rolecall.terminal.progress`.
 """
 
 from rolecall.batch.runner import (

@@ -13,8 +13,8 @@ import logging
 from pathlib import Path
 
 from rolecall.agents.base import Agent
-from rolecall.agents.templates import prompt
 from rolecall.models.base import ChatModel, GenerationParams
+from rolecall.prompts import prompt
 from rolecall.secrets import clean
 from rolecall.transcripts.perspective import Said
 

@@ -26,10 +26,9 @@ from typing import Any
 
 from rolecall.judges.base import DONE_WITHOUT_WORK, Dialogue, Judge, TurnInContext, in_context, is_done
 from rolecall.transcripts.content import Reading, answers
-from rolecall.transcripts.record import Transcript
+from rolecall.transcripts.record import SUCCESSFUL_ENDINGS, Transcript
 
 SIDES = {"user": "instructor", "assistant": "executor"}
-SUCCESS_REASONS = ("task_done", "graph_complete")
 
 
 @dataclass
@@ -112,9 +111,9 @@ class Scorecard:
         reason = transcript.termination.reason if transcript.termination else transcript.status
         self.reasks += reasks(transcript)
         worked = any(final is None for side, _, final in slots if side == "assistant")
-        success = transcript.status == "ok" and reason in SUCCESS_REASONS and worked
+        success = transcript.status == "ok" and reason in SUCCESSFUL_ENDINGS and worked
         self.successes += success
-        self.endings[reason if success or reason not in SUCCESS_REASONS else f"{reason}_without_work"] += 1
+        self.endings[reason if success or reason not in SUCCESSFUL_ENDINGS else f"{reason}_without_work"] += 1
         for side, name in SIDES.items():
             score = self.sides[name]
             held = [(first, final) for kind, first, final in slots if kind == side][:max_turns]
@@ -196,7 +195,7 @@ def _written(transcript: Transcript) -> list[_Written]:
     """Every turn written in a slot, with the context each was written in."""
     drafts = first_drafts(transcript)
     reading = Reading.of(transcript)
-    done_token = transcript.done_token or "<TASK_DONE>"
+    done_token = transcript.done_token_in_use
     messages = [m for m in answers(transcript) if reading.side(m.speaker) in SIDES]
     dialogue = Dialogue(
         reading.task, [(reading.side(m.speaker), m.content) for m in messages],  # type: ignore[misc]
@@ -219,7 +218,7 @@ def _written(transcript: Transcript) -> list[_Written]:
 async def judge_slots(transcripts: Sequence[Transcript], judge: Judge) -> list[list[Slot]]:
     """Each transcript's slots, every first draft and final turn of them all read by ``judge`` in one batch."""
     written = [_written(transcript) for transcript in transcripts]
-    tokens = [transcript.done_token or "<TASK_DONE>" for transcript in transcripts]
+    tokens = [transcript.done_token_in_use for transcript in transcripts]
     asked = [
         turn
         for turns, token in zip(written, tokens, strict=True)

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from rolecall.agents.templates import prompt
 from rolecall.errors import SpecError
 from rolecall.models.base import ToolCall
+from rolecall.prompts import prompt
 from rolecall.registry import Registry
 from rolecall.settings import Action, GuardSettings
 

@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Literal, cast
 from rolecall.registry import Registry
 from rolecall.text import body, instruction_text
 from rolecall.transcripts.content import Context, Reading, answers, solution_field
-from rolecall.transcripts.record import Transcript
+from rolecall.transcripts.record import DONE_TOKEN, Transcript
 
 Side = Literal["user", "assistant"]
 ENTRY_POINT_GROUP = "rolecall.judges"
@@ -112,7 +112,7 @@ class Dialogue:
     turns: Sequence[tuple[Side, str]]  # (side, text)
     roles: Sequence[str] = ()
     subtasks: Sequence[str] = ()
-    done_token: str = "<TASK_DONE>"
+    done_token: str = DONE_TOKEN
     conversation_id: str = ""
     message_indices: Sequence[int] = ()  # each turn's index in its transcript (defaults to its position)
 
@@ -131,7 +131,7 @@ def dialogue_of(transcript: Transcript) -> Dialogue | None:
         return None
     return Dialogue(
         reading.task, turns, roles=reading.roles, subtasks=reading.subtasks,
-        done_token=transcript.done_token or "<TASK_DONE>", conversation_id=transcript.id, message_indices=indices,
+        done_token=transcript.done_token_in_use, conversation_id=transcript.id, message_indices=indices,
     )  # fmt: skip
 
 

@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 from rolecall.errors import LocalModelError, one_line
 from rolecall.judges.base import LoopGates, TurnInContext
 from rolecall.judges.lexical import word_count_reason
+from rolecall.models.requests import check_request
 from rolecall.text import containment, normalize
 from rolecall.transcripts.content import REASONS
 
@@ -145,6 +146,7 @@ class HiddenStates:
         self._task_prior: dict[str, float] = {}
 
     def _post_now(self, path: str, body: dict[str, object]) -> object:
+        check_request(self.url)
         request = urllib.request.Request(
             self.url + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
         )

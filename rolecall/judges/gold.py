@@ -20,6 +20,7 @@ from typing import Literal
 
 from rolecall.errors import SpecError
 from rolecall.judges.base import Dialogue, Side
+from rolecall.transcripts.record import DONE_TOKEN
 
 VERSION = "v1"
 Split = Literal["train", "test"]
@@ -97,7 +98,7 @@ def write(plays: Iterable[GoldPlay], path: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def labelled(plays: Sequence[GoldPlay], done_token: str = "<TASK_DONE>") -> Iterator[tuple[GoldPlay, int, GoldTurn]]:
+def labelled(plays: Sequence[GoldPlay], done_token: str = DONE_TOKEN) -> Iterator[tuple[GoldPlay, int, GoldTurn]]:
     """Every labelled turn a judge reads (done turns are decided by rule and left out), with its role-play."""
     for play in plays:
         for index, turn in enumerate(play.turns):

@@ -24,6 +24,7 @@ from rolecall.judges.calibration import Agreement, majority_by
 from rolecall.judges.logistic import Logistic
 from rolecall.judges.probe import feature_rows
 from rolecall.transcripts import marks, store
+from rolecall.transcripts.record import DONE_TOKEN
 
 PENALTIES = (1.0, 10.0, 100.0, 1000.0)
 FOLDS = 5
@@ -70,7 +71,7 @@ def labelled_plays(sources: Sequence[str]) -> list[gold_set.GoldPlay]:
     return plays
 
 
-def source_key(turn: gold_set.GoldTurn, done_token: str = "<TASK_DONE>") -> str:
+def source_key(turn: gold_set.GoldTurn, done_token: str = DONE_TOKEN) -> str:
     """What the source-only judge knows of a turn: who wrote it, which side, and whether it ends the task."""
     kind = "done" if turn.side == "user" and done_token in turn.text else turn.side
     return f"{turn.source}/{kind}"

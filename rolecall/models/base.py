@@ -81,6 +81,20 @@ class Usage(BaseModel):
         )
 
 
+#: How far apart the seeds of each kind of fresh draw are, so no two kinds share a seed.
+SEED_STEPS = {"retry": 7919, "undo": 104_729, "candidate": 1_000_003}
+
+
+def derived_seed(seed: int, purpose: str, number: int) -> int:
+    """The seed of the ``number``-th fresh draw for ``purpose`` (a key of :data:`SEED_STEPS`), from ``seed``.
+
+    The one rule every re-draw follows: the same prompt with the same seed draws the same reply,
+    so a retry, a redraw after a person's undo and each extra candidate of a critic take seeds of
+    their own, derived from the run's seed so that runs stay reproducible.
+    """
+    return (seed + SEED_STEPS[purpose] * number) % 2**32
+
+
 class GenerationParams(Checked):
     """Sampling parameters passed through to the endpoint; ``extra`` goes verbatim."""
 
@@ -110,7 +124,7 @@ class GenerationParams(Checked):
         base = self.temperature if self.temperature is not None else 0.7
         return GenerationParams(
             temperature=round(min(1.3, base + 0.3 * (attempt - 1)), 2),
-            seed=None if self.seed is None else (self.seed + 7919 * (attempt - 1)) % 2**32,
+            seed=None if self.seed is None else derived_seed(self.seed, "retry", attempt - 1),
         )
 
     def merged(self, override: GenerationParams | None) -> GenerationParams:

@@ -37,6 +37,7 @@ from pathlib import Path
 from types import TracebackType
 
 from rolecall.errors import LocalModelError, one_line
+from rolecall.models.requests import allow
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +215,7 @@ class LocalServer:
         command = self.command()
         self._log_file = tempfile.NamedTemporaryFile(prefix="rolecall-llama-", suffix=".log")  # noqa: SIM115
         log.info("starting the embedded model on %s", self.base_url)
+        allow(self.base_url)  # a server this process started may always be reached
         self._process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,

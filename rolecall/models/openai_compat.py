@@ -28,6 +28,7 @@ from tenacity import (
 from rolecall.errors import ModelError, ModelUnavailableError
 from rolecall.lazy import lazy_module
 from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams, ToolCall, Usage
+from rolecall.models.requests import check_request
 from rolecall.models.streaming import ChunkReader, Listener, listener
 
 if TYPE_CHECKING:
@@ -164,6 +165,7 @@ class OpenAIChatModel(ChatModel):
         }
         if settings.json_schema is not None:
             request["response_format"] = self._response_format(settings.json_schema)
+        check_request(self.endpoint)
         client = self._client_for_this_loop()
         watcher = listener()
         post = self._checked(self._post if watcher is None else self._streamer(watcher))

@@ -1,6 +1,5 @@
-"""Task graphs: the subtasks a conversation works through, in dependency order, and their planner."""
+"""Task graphs: the subtasks a conversation works through, in dependency order (the planner agent writes them)."""
 
 from rolecall.tasks.graph import FINAL_STATUSES, Progress, Subtask, TaskGraph, TaskStatus
-from rolecall.tasks.planner import Plan, Planner, PlanOutcome
 
-__all__ = ["FINAL_STATUSES", "Plan", "PlanOutcome", "Planner", "Progress", "Subtask", "TaskGraph", "TaskStatus"]
+__all__ = ["FINAL_STATUSES", "Progress", "Subtask", "TaskGraph", "TaskStatus"]

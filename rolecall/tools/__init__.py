@@ -9,15 +9,17 @@
 """
 
 from rolecall.tools.base import BadArguments, FunctionTool, Tool, ToolError, tool
-from rolecall.tools.calculator import Calculator
+from rolecall.tools.builtin import BUILTINS, BuiltinTool, register_builtin
+from rolecall.tools.builtin.calculator import Calculator
+from rolecall.tools.builtin.notes import Notebook
+from rolecall.tools.builtin.python import PythonSandbox
 from rolecall.tools.mcp import McpServerSpec
-from rolecall.tools.notes import Notebook
-from rolecall.tools.sandbox import PythonSandbox
-from rolecall.tools.toolbox import BUILTINS, Toolbox, Toolkit, ToolResult, ToolSource
+from rolecall.tools.toolbox import Toolbox, Toolkit, ToolResult, ToolSource
 
 __all__ = [
     "BUILTINS",
     "BadArguments",
+    "BuiltinTool",
     "Calculator",
     "FunctionTool",
     "McpServerSpec",
@@ -29,5 +31,6 @@ __all__ = [
     "ToolSource",
     "Toolbox",
     "Toolkit",
+    "register_builtin",
     "tool",
 ]

@@ -18,8 +18,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from rolecall.agents.templates import prompt
 from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams, ToolCall
+from rolecall.prompts import prompt
 from rolecall.transcripts.perspective import Said
 
 Route = Literal["native", "json"]

@@ -2,8 +2,9 @@
 
 A :class:`Toolkit` turns what a spec or a caller names (a built-in's name, ``"module:function"``,
 ``{mcp: {...}}``, a :class:`Tool`, a plain function) into tools, checked when the
-conversation is made; the MCP servers start when it starts and stop when it ends, and the
-``notes`` tool is one notebook shared by every agent of the conversation. A
+conversation is made; the MCP servers start when it starts and stop when it ends, and each
+built-in it names (:data:`BUILTINS`) is made once for the conversation, so the ``notes``
+tool is one notebook shared by every agent of the conversation. A
 :class:`Toolbox` runs one call: arguments checked, a time limit, any exception turned into a
 result the agent reads, and the output made safe to record (valid UTF-8, bounded).
 """
@@ -25,14 +26,13 @@ from rolecall.errors import SpecError, shorten
 from rolecall.models.base import ToolCall
 from rolecall.settings import ToolSettings
 from rolecall.tools.base import BadArguments, Tool, ToolError, tool
-from rolecall.tools.calculator import Calculator
+from rolecall.tools.builtin.base import BUILTINS, BuiltinTool
 from rolecall.tools.mcp import McpServer, McpServerSpec
-from rolecall.tools.notes import Notebook
-from rolecall.tools.sandbox import PythonSandbox
 
 #: What names a tool: a built-in's name, "module:function", {"mcp": {...}}, a Tool, or a typed function.
 ToolSource = str | Mapping[str, Any] | Tool | Callable[..., Any]
-BUILTINS = ("calculator", "python", "notes")
+#: A source made concrete: a tool, a registered built-in, or an MCP server to start.
+_Checked = Tool | type[BuiltinTool] | McpServerSpec
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ class Toolkit:
         self._sources = {agent: [_checked(source) for source in listed] for agent, listed in sources.items() if listed}
         self._boxes: dict[str, Toolbox] = {}
         self._servers: dict[str, McpServer] = {}  # by the spec's JSON
-        self.notebook = Notebook()
+        self._builtins: dict[str, BuiltinTool] = {}  # by name: one of each for the conversation
 
     def __bool__(self) -> bool:
         return bool(self._sources)
@@ -150,7 +150,7 @@ class Toolkit:
             await self.close()
             raise
 
-    async def _resolve(self, source: Tool | str | McpServerSpec) -> list[Tool]:
+    async def _resolve(self, source: _Checked) -> list[Tool]:
         if isinstance(source, Tool):
             return [source]
         if isinstance(source, McpServerSpec):
@@ -160,35 +160,35 @@ class Toolkit:
                 server = self._servers[key] = McpServer(source)
                 await server.start()
             return list(server.tools)
-        if source == "calculator":
-            return [Calculator()]
-        if source == "notes":
-            return [self.notebook.tool()]
-        limits = self.settings.python
-        sandbox = PythonSandbox(
-            cpu_seconds=limits.cpu_seconds, memory_mb=limits.memory_mb,
-            wall_seconds=self.settings.timeout, output_chars=self.settings.output_chars,
-        )  # fmt: skip
-        return [sandbox]
+        builtin = self._builtins.get(source.name)
+        if builtin is None:
+            builtin = self._builtins[source.name] = source(self.settings)
+        made = builtin.tools()
+        for item in made:
+            item.source = builtin.name  # recorded so that a resumed conversation names the built-in again
+        return made
 
     def toolbox(self, agent: str) -> Toolbox | None:
         """The toolbox of the agent called ``agent`` (after :meth:`open`), or None when it has no tools."""
         return self._boxes.get(agent)
 
     async def close(self) -> None:
-        """Stop the MCP servers; calling it again does nothing."""
+        """Stop the MCP servers and close the built-ins; calling it again does nothing."""
         servers, self._servers = list(self._servers.values()), {}
+        builtins, self._builtins = list(self._builtins.values()), {}
         for server in servers:
             await server.stop()
+        for builtin in builtins:
+            await builtin.close()
 
 
-def _checked(source: ToolSource) -> Tool | str | McpServerSpec:
+def _checked(source: ToolSource) -> _Checked:
     """``source`` made concrete now, so a wrong name is a ``SpecError`` before any call."""
     if isinstance(source, Tool):
         return source
     if isinstance(source, str):
         if source in BUILTINS:
-            return source
+            return BUILTINS.get(source)
         if ":" in source:
             return _imported(source)
         raise SpecError(f"tools: no built-in tool {shorten(source, 60)!r}; built-ins: {', '.join(BUILTINS)}; "

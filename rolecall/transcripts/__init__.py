@@ -2,7 +2,6 @@
 
 from rolecall.transcripts.record import (
     SCHEMA_VERSION,
-    TERMINATION_REASONS,
     AgentInfo,
     ErrorInfo,
     Event,
@@ -19,7 +18,6 @@ __all__ = [
     "DEFAULT_DIR",
     "DEFAULT_FILE",
     "SCHEMA_VERSION",
-    "TERMINATION_REASONS",
     "AgentInfo",
     "ErrorInfo",
     "Event",

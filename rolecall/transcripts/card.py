@@ -16,7 +16,7 @@ import yaml
 from rolecall._version import __version__
 from rolecall.secrets import write_text
 from rolecall.transcripts.content import summary
-from rolecall.transcripts.formats import DROPPED
+from rolecall.transcripts.formats import FORMATS, get_format
 from rolecall.transcripts.report import HarvestOptions, HarvestReport
 
 #: What is known of the terms of models rolecall users often generate with.
@@ -39,67 +39,29 @@ def terms_of(model: str) -> str:
 
 
 def dataset_info(report: HarvestReport) -> dict[str, Any]:
-    """LLaMA-Factory's ``dataset_info.json`` entries for the written files."""
+    """LLaMA-Factory's ``dataset_info.json`` entries for the written files (none for a format it cannot read)."""
+    fmt = get_format(report.format)
     entries: dict[str, Any] = {}
     for name in report.files:
-        if not name.endswith(".jsonl"):
-            continue
-        key = f"rolecall_{name.removesuffix('.jsonl')}"
-        if report.format == "sharegpt":
-            entries[key] = {
-                "file_name": name,
-                "formatting": "sharegpt",
-                "columns": {"messages": "conversations", "tools": "tools"},
-                "tags": {
-                    "role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt",
-                    "system_tag": "system", "function_tag": "function_call", "observation_tag": "observation",
-                },
-            }  # fmt: skip
-        elif report.format in ("openai", "trl"):
-            entries[key] = {
-                "file_name": name,
-                "formatting": "sharegpt",
-                "columns": {"messages": "messages"},
-                "tags": {
-                    "role_tag": "role", "content_tag": "content", "user_tag": "user",
-                    "assistant_tag": "assistant", "system_tag": "system",
-                },
-            }  # fmt: skip
-        elif report.format == "alpaca":
-            entries[key] = {
-                "file_name": name,
-                "columns": {
-                    "prompt": "instruction", "query": "input", "response": "output",
-                    "system": "system", "history": "history",
-                },
-            }  # fmt: skip
-        else:
-            continue
-        if report.loss == "last" and report.format != "alpaca":
-            entries[key]["mask_history"] = True
+        entry = fmt.llama_factory(name, loss=report.loss)
+        if entry is not None:
+            entries[f"rolecall_{name.removesuffix(f'.{fmt.suffix}')}"] = entry
     return entries
 
 
 def axolotl_snippet(out: Path, report: HarvestReport) -> str:
     """An Axolotl ``datasets:`` entry using ``type: chat_template``."""
-    if report.format not in ("openai", "trl", "sharegpt"):
-        return "# Axolotl reads the openai, trl and sharegpt formats with type: chat_template.\n"
-    field = "conversations" if report.format == "sharegpt" else "messages"
-    mapping = (
-        {"role": "from", "content": "value"} if report.format == "sharegpt" else {"role": "role", "content": "content"}
-    )
-    entry: dict[str, Any] = {
-        "path": str(out / "train.jsonl"),
-        "type": "chat_template",
-        "field_messages": field,
-        "message_property_mappings": mapping,
-        "roles_to_train": ["assistant"] if report.format != "sharegpt" else ["gpt"],
-    }
-    if report.format == "sharegpt":
-        entry["roles"] = {"user": ["human"], "assistant": ["gpt"], "system": ["system"]}
-    if report.format == "openai":
-        entry["message_field_training"] = "weight"
+    fmt = get_format(report.format)
+    entry = fmt.axolotl(out / fmt.file_name("train"))
+    if entry is None:
+        readable = [name for name, kind in FORMATS.members().items() if kind().axolotl(out) is not None]
+        return f"# Axolotl reads the {_listed(readable)} formats with type: chat_template.\n"
     return yaml.safe_dump({"datasets": [entry]}, sort_keys=False)
+
+
+def _listed(names: list[str]) -> str:
+    """``a, b and c``."""
+    return f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else "".join(names) or "no"
 
 
 def write_card(out: Path, report: HarvestReport, options: HarvestOptions) -> None:
@@ -114,30 +76,15 @@ def _tool_section(report: HarvestReport) -> str:
     """The card's account of tool use, and what this format keeps of it (empty without tool calls)."""
     if not report.tool_calls:
         return ""
+    formats = FORMATS.members()
     calls = ", ".join(f"{name}: {count}" for name, count in report.tool_calls.most_common())
     total = sum(report.tool_calls.values())
     return f"""## Tool use
 
 Tool calls in the kept conversations: {total} ({calls}); {report.tool_errors} of them ended in an error,
 which the agent read and the rows keep. The tools offered to the trained agent are in each row.
-What the {report.format} format leaves out: {DROPPED[report.format]}.
-For the other formats: {"; ".join(f"{name}: {what}" for name, what in DROPPED.items() if name != report.format)}.
-
-"""
-
-
-def _pairs_section(report: HarvestReport) -> str:
-    """The card's account of preference pairs (the ``dpo`` format), by source."""
-    if report.format != "dpo":
-        return ""
-    sources = ", ".join(f"{source}: {count}" for source, count in report.pairs.most_common()) or "none"
-    return f"""## Preference pairs
-
-{sum(report.pairs.values())} pairs ({sources}). `guard:NAME`: a draft that guard rejected, against the reply
-accepted after the re-ask; `critic_pick`: the critic's chosen candidate against each one it passed over;
-`critic_review`: a reply the critic sent back, against the one it approved. Each row's `prompt` is the trained
-agent's conversation up to that reply; `chosen` and `rejected` are one assistant message each (TRL's
-conversational preference format); `source` says which record the pair came from.
+What the {report.format} format leaves out: {formats[report.format].drops}.
+For the other formats: {"; ".join(f"{name}: {fmt.drops}" for name, fmt in formats.items() if name != report.format)}.
 
 """
 
@@ -160,7 +107,7 @@ def _card(report: HarvestReport, options: HarvestOptions) -> str:
     )
     dedup = report.dedup
     near = f"Jaccard >= {options.near_dup_threshold}" if options.near_dup else "near-dup off"
-    tools = _tool_section(report) + _pairs_section(report)
+    tools = _tool_section(report) + get_format(report.format).card_section(report.pairs)
     untrained = (
         f"\nContent checks by turn: {sum(report.untrained.values())} of the trained agent's turns were off task and "
         f"are context only, never trained ({summary(report.untrained)}).\n"

@@ -252,7 +252,7 @@ def answers(transcript: Transcript) -> list[Message]:
 
 def judge(transcript: Transcript) -> Iterator[Judged]:
     """Each accepted turn of a role-play's instructor and executor, judged in order (society members are skipped)."""
-    done_token = transcript.done_token or "<TASK_DONE>"
+    done_token = transcript.done_token_in_use
     reading = Reading.of(transcript)
     for message in answers(transcript):
         side = reading.side(message.speaker)

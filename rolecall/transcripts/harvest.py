@@ -14,17 +14,15 @@ import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from rolecall.errors import RolecallError, SpecError
-from rolecall.secrets import scrub, scrub_data
+from rolecall.secrets import scrub
 from rolecall.transcripts.card import write_card
 from rolecall.transcripts.content import answers
 from rolecall.transcripts.dedup import Deduplicator
-from rolecall.transcripts.formats import ROWS
-from rolecall.transcripts.parquet import ParquetSink, flatten
+from rolecall.transcripts.formats import Format, Kept, Sink
 from rolecall.transcripts.perspective import Chat, chat_for
-from rolecall.transcripts.preferences import dpo_rows
 from rolecall.transcripts.quality import TurnReader, TurnVerdicts, content_verdicts, heuristic_score
 from rolecall.transcripts.record import Transcript
 from rolecall.transcripts.report import HarvestOptions, HarvestReport
@@ -35,12 +33,11 @@ _PARENT = re.compile(rb'"parent_id":\s*"([^"]+)"')
 
 
 class _Sinks:
-    """Output files per split, opened on first use; every row is scrubbed of secrets on its way out."""
+    """Output files per split, opened on first use by the format's sink; every row is scrubbed of secrets."""
 
-    def __init__(self, out: Path, fmt: str, *, keep_rejected: bool) -> None:
+    def __init__(self, out: Path, fmt: Format, *, keep_rejected: bool) -> None:
         self.out, self.fmt = out, fmt
-        self._jsonl: dict[str, IO[str]] = {}
-        self._parquet: dict[str, ParquetSink] = {}
+        self._open: dict[str, Sink] = {}
         self._rejected = (out / "rejected.jsonl").open("w", encoding="utf-8") if keep_rejected else None
         self.scrubbed = 0
 
@@ -53,31 +50,17 @@ class _Sinks:
         self.scrubbed += found
         self._rejected.write(line + "\n")
 
-    def name(self, split: str) -> str:
-        return f"{split}.parquet" if self.fmt == "parquet" else f"{split}.jsonl"
-
     def write(self, split: str, row: dict[str, Any]) -> None:
-        if self.fmt == "parquet":
-            if split not in self._parquet:
-                self._parquet[split] = ParquetSink(self.out / self.name(split))
-            clean_row, found = scrub_data(row)
-            self.scrubbed += found
-            self._parquet[split].write(clean_row)
-            return
-        if split not in self._jsonl:
-            self._jsonl[split] = (self.out / self.name(split)).open("w", encoding="utf-8")
-        line, found = scrub(json.dumps(row, ensure_ascii=False))
-        self.scrubbed += found
-        self._jsonl[split].write(line + "\n")
+        if split not in self._open:
+            self._open[split] = self.fmt.sink(self.out / self.fmt.file_name(split), split)
+        self.scrubbed += self._open[split].write(row)
 
     def close(self) -> list[str]:
         if self._rejected is not None:
             self._rejected.close()
-        for handle in self._jsonl.values():
-            handle.close()
-        for sink in self._parquet.values():
+        for sink in self._open.values():
             sink.close()
-        return sorted([*(self.name(split) for split in self._jsonl), *(self.name(split) for split in self._parquet)])
+        return sorted(self.fmt.file_name(split) for split in self._open)
 
 
 def _superseded(paths: Iterable[Path]) -> set[str]:
@@ -109,14 +92,15 @@ def harvest(paths: Iterable[str | Path], out: str | Path, options: HarvestOption
     superseded = _superseded(files)
     dedup = Deduplicator(near=options.near_dup, threshold=options.near_dup_threshold, report=report.dedup)
     reader = Reader()
-    sinks = _Sinks(out, options.format, keep_rejected=options.keep_rejected)
+    fmt = options.export
+    sinks = _Sinks(out, fmt, keep_rejected=options.keep_rejected)
     seen_params: set[str] = set()
     try:
         for transcript in reader.read(files):
             report.read += 1
             try:
                 chat, reason = _select(transcript, options, superseded, report)
-                rows = _rows(transcript, chat, options) if reason is None and chat is not None else []
+                rows = _rows(fmt, transcript, chat, options) if reason is None and chat is not None else []
             except RolecallError:
                 raise
             except Exception as exc:  # a record that read but holds what no consumer expects: costs itself only
@@ -130,7 +114,7 @@ def harvest(paths: Iterable[str | Path], out: str | Path, options: HarvestOption
                 sinks.reject(transcript, reason or "no_turns")
                 continue
             report.untrained.update(chat.untrained.values())
-            _write(transcript, rows, options=options, report=report, sinks=sinks, seen_params=seen_params)
+            _write(transcript, rows, fmt, options=options, report=report, sinks=sinks, seen_params=seen_params)
     finally:
         report.files = sinks.close()
         report.secrets_scrubbed = sinks.scrubbed
@@ -140,18 +124,15 @@ def harvest(paths: Iterable[str | Path], out: str | Path, options: HarvestOption
     return report
 
 
-def _rows(transcript: Transcript, chat: Chat, options: HarvestOptions) -> list[dict[str, Any]]:
+def _rows(fmt: Format, transcript: Transcript, chat: Chat, options: HarvestOptions) -> list[dict[str, Any]]:
     """The dataset rows of a kept conversation, built whole before any is written."""
-    if options.format == "parquet":
-        return [flatten(transcript)]
-    if options.format == "dpo":
-        return dpo_rows(transcript, chat, options.draft_reader)
-    return list(ROWS[options.format](chat, options.loss))
+    return list(fmt.rows(Kept(transcript, chat, options.loss, options.draft_reader)))
 
 
 def _write(
     transcript: Transcript,
     rows: list[dict[str, Any]],
+    fmt: Format,
     *,
     options: HarvestOptions,
     report: HarvestReport,
@@ -171,10 +152,11 @@ def _write(
             seen_params.add(key)
             report.params.append({"model": agent.model, "params": agent.params})
     for row in rows:
-        sinks.write(split, row | {"split": split} if options.format == "parquet" else row)
+        sinks.write(split, row)
         report.rows[split] += 1
-        if options.format == "dpo":
-            report.pairs[row["source"]] += 1
+        source = fmt.source_of(row)
+        if source is not None:
+            report.pairs[source] += 1
     for result in transcript.tool_results:
         report.tool_calls[result.name or "?"] += 1
         report.tool_errors += result.error is not None

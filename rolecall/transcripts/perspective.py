@@ -112,7 +112,7 @@ def lines_for(transcript: Transcript, *, name: str, kind: str) -> list[Said]:
     it, and harvesting builds training examples from it. An agent sees its own tool calls
     and their results; the others see only what it answered.
     """
-    done_token = transcript.done_token or "<TASK_DONE>"
+    done_token = transcript.done_token_in_use
     notes: dict[int, list[str]] = {}
     if kind == "user":
         for event in transcript.events:

@@ -22,8 +22,6 @@ from rolecall.transcripts.record import HUMAN_MODEL, Transcript
 
 DEFAULT_REASONS = frozenset({"task_done", "graph_complete"})
 ContentScope = Literal["conversation", "turns", "off"]
-#: The formats that can train some of an agent's turns and not others (``content: turns``).
-TURN_FORMATS = ("openai", "trl-pc", "alpaca")
 #: A judge's reading of a transcript: for each accepted instructor or executor turn, by message index, the reason
 #: it is off task (None when on task).
 TurnVerdicts = dict[int, str | None]
@@ -57,8 +55,8 @@ class QualityFloor:
     human: bool = True
     #: The content checks (``harvest --content-checks``): ``conversation`` drops a role-play with any turn off
     #: task (``content:REASON``, the done token before real work included); ``turns`` keeps it and trains only
-    #: the agent's turns on task (formats with a per-turn choice: openai, trl-pc, alpaca); ``off`` keeps the
-    #: floor to structure.
+    #: the agent's turns on task (formats that train per turn, ``Format.per_turn``); ``off`` keeps the floor to
+    #: structure.
     content: ContentScope = "conversation"
 
     def rejection(self, transcript: Transcript, read: TurnReader = content_verdicts) -> str | None:

@@ -24,29 +24,10 @@ READABLE_VERSIONS = (1, 2)
 
 Status = Literal["ok", "failed"]
 
-#: Reasons that end a conversation (a contract vocabulary; see DESIGN.md).
-TERMINATION_REASONS = (
-    "task_done",
-    "graph_complete",
-    "max_turns",
-    "token_budget",
-    "cost_budget",
-    "timeout",
-    "role_flip",
-    "loop",
-    "no_progress",
-    "off_format",
-    "error",
-    "interrupted",
-    # further guards that can end a conversation (rolecall.guards)
-    "echo",
-    "flake",
-    "empty",
-    "premature_done",
-    "refusal",
-    "bad_tool_call",
-)
-
+#: The done token of the CAMEL protocol (a contract; configurable per spec).
+DONE_TOKEN = "<TASK_DONE>"
+#: The endings that mean the task was done (and so nothing is left to resume).
+SUCCESSFUL_ENDINGS = ("task_done", "graph_complete")
 #: Reasons that mean the run itself failed rather than stopped.
 FAILED_REASONS = frozenset({"error", "interrupted"})
 
@@ -202,6 +183,11 @@ class Transcript(_Record):
     task_graph: dict[str, Any] | None = None
     events: list[Event] = Field(default_factory=list)
     error: ErrorInfo | None = None
+
+    @property
+    def done_token_in_use(self) -> str:
+        """The done token this conversation was held with (the protocol's own when the file names none)."""
+        return self.done_token or DONE_TOKEN
 
     @property
     def planned(self) -> bool:

@@ -13,9 +13,9 @@ from typing import Any
 
 from rolecall.errors import SpecError
 from rolecall.transcripts.dedup import DedupReport
-from rolecall.transcripts.formats import FORMATS, Loss
+from rolecall.transcripts.formats import FORMATS, Format, Loss
 from rolecall.transcripts.marks import Verdict
-from rolecall.transcripts.quality import TURN_FORMATS, DraftReader, QualityFloor, TurnReader
+from rolecall.transcripts.quality import DraftReader, QualityFloor, TurnReader
 
 
 @dataclass(frozen=True)
@@ -37,14 +37,20 @@ class HarvestOptions:
     #: A reviewer's verdicts by conversation id (``rolecall view --review``): drop, or keep past the floor.
     marks: Mapping[str, Verdict] = field(default_factory=dict)
 
+    @property
+    def export(self) -> Format:
+        """The format named by ``format``."""
+        return FORMATS.get(self.format)()
+
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
             raise SpecError(f"--format {self.format!r}: choose one of {', '.join(FORMATS)}")
         if not 0 < self.train_share <= 1:
             raise SpecError(f"--split {self.train_share}: give the train share, between 0 and 1 (e.g. 0.95)")
-        if self.floor.content == "turns" and self.format not in TURN_FORMATS:
+        if self.floor.content == "turns" and not self.export.per_turn:
+            per_turn = [name for name, fmt in FORMATS.members().items() if fmt.per_turn]
             raise SpecError(
-                f"--content-checks turns trains some turns and not others: use --format {', '.join(TURN_FORMATS)}"
+                f"--content-checks turns trains some turns and not others: use --format {', '.join(per_turn)}"
             )
         if not 0 < self.near_dup_threshold <= 1:
             raise SpecError(f"--near-dup-threshold {self.near_dup_threshold}: give a similarity between 0 and 1")

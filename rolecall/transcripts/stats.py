@@ -20,7 +20,7 @@ from rolecall.errors import SpecError
 from rolecall.secrets import write_text
 from rolecall.transcripts.content import Reading
 from rolecall.transcripts.quality import TurnReader, content_verdicts
-from rolecall.transcripts.record import Transcript
+from rolecall.transcripts.record import SUCCESSFUL_ENDINGS, Transcript
 
 
 @dataclass
@@ -93,7 +93,7 @@ def ending(transcript: Transcript, verdicts: dict[int, str | None] | None = None
     else the word counts) is not a success."""
     reason = transcript.termination.reason if transcript.termination else "unfinished"
     kinds = {agent.kind for agent in transcript.agents}
-    if reason in ("task_done", "graph_complete") and {"user", "assistant"} <= kinds:
+    if reason in SUCCESSFUL_ENDINGS and {"user", "assistant"} <= kinds:
         verdicts = verdicts if verdicts is not None else content_verdicts(transcript)
         executor = {agent.name for agent in transcript.agents if agent.kind == "assistant"}
         worked = any(

@@ -3,6 +3,10 @@
 A line is written with a single ``write`` on a file opened for appending, then flushed to
 disk, so a crash or ``kill -9`` leaves either the whole line or nothing: never half a
 record. Readers stream line by line and report bad lines instead of stopping at them.
+
+A long read can be watched: a :class:`Reader` given ``on_progress`` (or any reader working
+inside a :func:`watching` block, such as the one a harvest makes for itself) reports how
+many bytes of how many it has read after each transcript, which is all a progress bar needs.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ import fcntl
 import json
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -97,27 +103,78 @@ class BadLine:
         return f"{where}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class ReadProgress:
+    """How far one :meth:`Reader.read` has come: bytes of all its files, transcripts and files so far."""
+
+    bytes_read: int
+    bytes_total: int
+    transcripts: int
+    files_read: int
+    files_total: int
+
+
+#: Told how far a read has come, after each transcript and at the end of each file.
+ProgressCallback = Callable[[ReadProgress], None]
+
+_WATCHER: ContextVar[ProgressCallback | None] = ContextVar("rolecall_read_progress", default=None)
+
+
+@contextmanager
+def watching(callback: ProgressCallback) -> Iterator[None]:
+    """Every :class:`Reader` without a callback of its own reports to ``callback`` inside the block.
+
+    This reaches the readers that library calls make for themselves (a harvest's, say), so the
+    caller can draw one progress bar without threading a callback through every signature.
+    """
+    token = _WATCHER.set(callback)
+    try:
+        yield
+    finally:
+        _WATCHER.reset(token)
+
+
 @dataclass
 class Reader:
     """Streams transcripts from files and folders, collecting the lines it had to skip.
 
     Total over its input: any bytes, any JSON, files that vanish or change while read. A
     bad line is skipped and recorded in :attr:`bad`; every other line is still read.
-    :attr:`where` names the file and line of the transcript yielded last.
+    :attr:`where` names the file and line of the transcript yielded last. ``on_progress``
+    (or the callback of an enclosing :func:`watching` block) is told how far each read has come.
     """
 
     bad: list[BadLine] = field(default_factory=list)
     where: tuple[Path, int] = (Path(), 0)
+    on_progress: ProgressCallback | None = None
+    _offset: int = field(default=0, init=False, repr=False)  # bytes read of the file at hand
 
     def read(self, paths: Iterable[str | Path]) -> Iterator[Transcript]:
-        for path in expand(paths):
-            yield from self._read_file(path)
+        files = list(expand(paths))  # every path checked before the first line is read
+        progress = self.on_progress or _WATCHER.get()
+        if progress is None:
+            for path in files:
+                yield from self._read_file(path)
+            return
+        yield from self._read_watched(files, progress)
+
+    def _read_watched(self, files: list[Path], progress: ProgressCallback) -> Iterator[Transcript]:
+        total = sum(_size(path) for path in files)
+        done = count = 0
+        for number, path in enumerate(files, 1):
+            for transcript in self._read_file(path):
+                count += 1
+                progress(ReadProgress(min(done + self._offset, total), total, count, number - 1, len(files)))
+                yield transcript
+            done += _size(path)
+            progress(ReadProgress(min(done, total), total, count, number, len(files)))
 
     def reject(self, reason: str) -> None:
         """Report the transcript yielded last as unusable (it read, but a consumer could not use it)."""
         self._skip(*self.where, reason)
 
     def _read_file(self, path: Path) -> Iterator[Transcript]:
+        self._offset = 0
         try:
             handle = path.open("rb")
         except OSError as exc:
@@ -134,6 +191,7 @@ class Reader:
                 if not raw:
                     return
                 number += 1
+                self._offset += len(raw)
                 if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
                     self._skip(path, number, f"line longer than {MAX_LINE_BYTES >> 20} MiB")
                     _skip_rest_of_line(handle)
@@ -189,6 +247,13 @@ class Reader:
         bad = BadLine(path, number, reason)
         self.bad.append(bad)
         log.info("skipped %s", bad)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # the reader reports the file when it cannot read it either
 
 
 def _skip_rest_of_line(handle: IO[bytes]) -> None:

@@ -19,85 +19,73 @@ import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from rolecall.cli import options
+from rolecall.cli.command import EXIT_OK, Command, register_command
 from rolecall.errors import SpecError
-from rolecall.judges import DEFAULT_JUDGE, JUDGES, Judge, LLMJudge, open_judge, training
+from rolecall.judges import DEFAULT_JUDGE, JUDGES, Judge, training
 from rolecall.judges import gold as gold_set
 from rolecall.judges.base import dialogue_of, judge_dialogue
 from rolecall.judges.calibration import Agreement
 from rolecall.judges.probe import user_weights_file
 from rolecall.judges.recorded import read_transcripts
-from rolecall.models.endpoint import open_model, resolve_endpoint
 from rolecall.transcripts import store
 from rolecall.transcripts.record import Transcript
 
-EXIT_OK = 0
 #: Role-plays judged per batch: enough for the model server to stay busy, few enough to stream the output.
 CHUNK = 64
 
 
-def add_judge_command(commands: argparse._SubParsersAction[Any]) -> None:
-    judge = commands.add_parser(
-        "judge",
-        help="say of each saved turn whether it is on task; 'judge calibrate', 'judge train'",
-        description=__doc__.split("\n\n")[1] if __doc__ else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    judge.add_argument("paths", nargs="+", metavar="FILE_OR_DIR | calibrate | train LABELS")
-    judge.add_argument("--judge", dest="judge_name", help=f"a judge by name (default {DEFAULT_JUDGE}): {_names()}")
-    judge.add_argument("--out", type=Path, help="verdicts (JSONL) for FILE_OR_DIR; the weights file for train")
-    judge.add_argument("--labels", type=Path, help="calibrate on this labelled set (JSONL) instead of the gold set")
-    judge.add_argument("--json", action="store_true", help="calibrate: print the table as JSON")
-    judge.add_argument("--quiet", action="store_true", help="no summary")
-    judge.add_argument("--model", help="the llm judge's model (env ROLECALL_MODEL)")
-    judge.add_argument("--base-url", help="the llm judge's OpenAI-compatible endpoint (env OPENAI_BASE_URL)")
+@register_command
+class JudgeCommand(Command):
+    """Say of each saved turn whether it is on task; 'judge calibrate', 'judge train'.
 
+    rolecall judge FILE_OR_DIR... [--judge NAME] --out VERDICTS.jsonl
+    rolecall judge calibrate [--judge NAME] [--labels FILE]
+    rolecall judge train LABELS... [--out WEIGHTS.json]
+    """
 
-def _names() -> str:
-    return ", ".join(JUDGES.members())
+    name = "judge"
+    quiet_help = "no summary or progress bar"
 
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("paths", nargs="+", metavar="FILE_OR_DIR | calibrate | train LABELS")
+        options.add_judge_option(parser, "says which turns are on task")
+        parser.add_argument("--out", type=Path, help="verdicts (JSONL) for FILE_OR_DIR; the weights file for train")
+        parser.add_argument(
+            "--labels", type=Path, help="calibrate on this labelled set (JSONL) instead of the gold set"
+        )
+        parser.add_argument("--json", action="store_true", help="calibrate: print the table as JSON")
+        options.add_endpoint_options(parser, of="the llm judge's")
 
-def open_judges(name: str, stack: ExitStack, *, base_url: str | None = None, model: str | None = None) -> Judge:
-    """The judge called ``name``, open for as long as ``stack`` (the llm judge with the endpoint of the options)."""
-    chat = None
-    if JUDGES.get(name) is LLMJudge:
-        chat = stack.enter_context(open_model(resolve_endpoint(base_url=base_url, model=model)))
-    return stack.enter_context(open_judge(name, model=chat))
-
-
-def _open(args: argparse.Namespace, name: str, stack: ExitStack) -> Judge:
-    return open_judges(name, stack, base_url=args.base_url, model=args.model)
-
-
-def cmd_judge(args: argparse.Namespace, console: Console) -> int:
-    first, rest = args.paths[0], args.paths[1:]
-    if first == "calibrate":
-        if rest:
-            raise SpecError(f"judge calibrate takes no files (given: {' '.join(rest)}); use --labels FILE")
-        return _calibrate(args, console)
-    if first == "train":
-        if not rest:
-            raise SpecError(
-                "judge train: give LABELS (a labelled JSONL file, a marks file of view --review, or 'gold')"
-            )
-        return _train(rest, args, console)
-    if args.out is None:
-        raise SpecError("judge: give --out VERDICTS.jsonl")
-    return _judge_files(args, console)
+    def run(self, args: argparse.Namespace, console: Console) -> int:
+        first, rest = args.paths[0], args.paths[1:]
+        if first == "calibrate":
+            if rest:
+                raise SpecError(f"judge calibrate takes no files (given: {' '.join(rest)}); use --labels FILE")
+            return _calibrate(args, console)
+        if first == "train":
+            if not rest:
+                raise SpecError(
+                    "judge train: give LABELS (a labelled JSONL file, a marks file of view --review, or 'gold')"
+                )
+            return _train(rest, args, console)
+        if args.out is None:
+            raise SpecError("judge: give --out VERDICTS.jsonl")
+        return _judge_files(args, console)
 
 
 def _judge_files(args: argparse.Namespace, console: Console) -> int:
-    name = args.judge_name or DEFAULT_JUDGE
+    name = args.judge or DEFAULT_JUDGE
     reader = store.Reader()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     counts = {"turns": 0, "conversations": 0, "on_task": 0}
     started = time.perf_counter()
     with ExitStack() as stack, args.out.open("w", encoding="utf-8") as out:
-        judge = _open(args, name, stack)
+        judge = options.open_judge_of(args, stack)
 
         def flush(transcripts: list[Transcript]) -> None:
             for transcript, verdicts in zip(
@@ -113,13 +101,13 @@ def _judge_files(args: argparse.Namespace, console: Console) -> int:
             transcripts.clear()
 
         pending: list[Transcript] = []
-        for transcript in reader.read(args.paths):
-            pending.append(transcript)
-            if len(pending) >= CHUNK:
-                flush(pending)
-        flush(pending)
-    for bad in reader.bad[:20]:
-        console.print(f"[yellow]skipped {bad}[/yellow]")
+        with options.reading(args, "judging"):
+            for transcript in reader.read(args.paths):
+                pending.append(transcript)
+                if len(pending) >= CHUNK:
+                    flush(pending)
+            flush(pending)
+    options.report_unreadable(reader.bad)
     if not args.quiet:
         turns, seconds = counts["turns"], time.perf_counter() - started
         share = f"{counts['on_task'] / turns:.0%}" if turns else "-"
@@ -152,12 +140,12 @@ def _calibrate(args: argparse.Namespace, console: Console) -> int:
     test = gold_set.split(plays, "test") if args.labels is None else plays
     if not test:
         raise SpecError("calibrate: the labelled set has no test role-plays")
-    names = [args.judge_name] if args.judge_name else [name for name in JUDGES.members() if name != "llm"]
+    names = [args.judge] if args.judge else [name for name in JUDGES.members() if name != "llm"]
     rows: dict[str, dict[str, float | int]] = {}
     for name in names:
         with ExitStack() as stack:
             started = time.perf_counter()
-            agreement = calibration(_open(args, name, stack), test)
+            agreement = calibration(options.open_judge_of(args, stack, name=name), test)
             rows[name] = {
                 **agreement.to_dict(),
                 "turns_per_s": round(agreement.turns / (time.perf_counter() - started), 1),

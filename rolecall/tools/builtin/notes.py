@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from rolecall.tools.base import FunctionTool, ToolError
+from rolecall.settings import ToolSettings
+from rolecall.tools.base import FunctionTool, Tool, ToolError
+from rolecall.tools.builtin.base import BuiltinTool, register_builtin
 
 MAX_NOTES = 200
 MAX_NOTE_CHARS = 2000
@@ -49,3 +51,18 @@ class Notebook:
 
     def __repr__(self) -> str:
         return f"<Notebook {len(self.lines)} lines>"
+
+
+@register_builtin
+class NotesBuiltin(BuiltinTool):
+    """``notes`` in a spec: one :class:`Notebook` per conversation, shared by every agent that names it."""
+
+    name = "notes"
+    description = "a scratchpad the agents of one conversation share"
+
+    def __init__(self, settings: ToolSettings) -> None:
+        super().__init__(settings)
+        self.notebook = Notebook()
+
+    def tools(self) -> list[Tool]:
+        return [self.notebook.tool()]

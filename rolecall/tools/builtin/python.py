@@ -25,6 +25,7 @@ import tempfile
 from typing import Any
 
 from rolecall.tools.base import Tool, ToolError
+from rolecall.tools.builtin.base import BuiltinTool, register_builtin
 
 # Runs first in the child: limits on itself (hard limits cannot be raised again), then the snippet.
 _RUNNER = r"""
@@ -141,6 +142,22 @@ class PythonSandbox(Tool):
         if code < 0:
             return f"killed by signal {signal.Signals(-code).name}"
         return f"exit code {code}" + (f": {last.strip()[:200]}" if last else "")
+
+
+@register_builtin
+class PythonBuiltin(BuiltinTool):
+    """``python`` in a spec: a :class:`PythonSandbox` within the spec's ``tool_settings`` limits."""
+
+    name = "python"
+    description = "run a Python snippet in a separate, limited process"
+
+    def tools(self) -> list[Tool]:
+        limits = self.settings.python
+        sandbox = PythonSandbox(
+            cpu_seconds=limits.cpu_seconds, memory_mb=limits.memory_mb,
+            wall_seconds=self.settings.timeout, output_chars=self.settings.output_chars,
+        )  # fmt: skip
+        return [sandbox]
 
 
 async def _end(process: asyncio.subprocess.Process) -> None:

@@ -12,7 +12,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from rolecall.agents.human import QUIT, UNDO, HumanTurn, Person
-from rolecall.live import LiveReply
+from rolecall.terminal.live import LiveReply
 
 
 class TerminalPerson:

@@ -1,33 +1,34 @@
-"""The role-play loop: an instructor and an executor work through a task graph, turn by turn.
+"""The role-play: an instructor and an executor work through a task graph, turn by turn.
 
-One loop serves every conversation: without subtasks the task is a one-node graph. Each
-turn the instructor speaks, then (unless it said the done token) the executor answers.
-The done token closes the current subtask and the next ready one starts; a subtask that
-uses up its turn allowance fails and what depends on it is skipped. Metering, limits,
-guards, the critic and the transcript come from :class:`~rolecall.conversation.Conversation`.
+Without subtasks the task is a one-node graph. Before the first turn the task may be
+specified and planned; then the instructor and the executor are cast (a person may take
+either side) and the one loop of :class:`~rolecall.dialogue.conversation.Conversation` runs
+the :class:`~rolecall.dialogue.instruction.InstructorExecutor` policy.
 """
 
 from __future__ import annotations
 
 import inspect
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from rolecall.agents.base import Role
 from rolecall.agents.human import HumanExecutor, HumanInstructor, Person
+from rolecall.agents.planner import Planner
 from rolecall.agents.roleplay_agents import Executor, Instructor, TaskSpecifier
-from rolecall.agents.templates import prompt
-from rolecall.conversation import Conversation
+from rolecall.dialogue.continuation import continued_id, continued_settings
+from rolecall.dialogue.conversation import Conversation
+from rolecall.dialogue.instruction import InstructorExecutor
+from rolecall.dialogue.policy import TurnPolicy
 from rolecall.errors import SpecError
-from rolecall.models.base import ChatModel, GenerationParams, Usage
-from rolecall.models.meter import Meter
+from rolecall.models.base import ChatModel, GenerationParams
+from rolecall.prompts import prompt
 from rolecall.settings import Settings
 from rolecall.tasks.graph import Subtask, TaskGraph
-from rolecall.tasks.planner import Planner
 from rolecall.tools.toolbox import ToolSource, sources_of
-from rolecall.transcripts.perspective import NARRATOR, Said, lines_for
-from rolecall.transcripts.record import AgentInfo, Message, Transcript, conversation_id
+from rolecall.transcripts.perspective import NARRATOR, Said
+from rolecall.transcripts.record import AgentInfo, Transcript, conversation_id
 
 #: The keyword arguments a role-play passes when it creates its instructor and executor.
 _INSTRUCTOR_KEYWORDS = ("assistant_role", "model", "plan", "task", "done_token", "params", "context_tokens", "assist")
@@ -111,7 +112,7 @@ class RolePlay(Conversation):
         self.executor_cls = executor_cls
         self.instructor: Instructor | None = None
         self.executor: Executor | None = None
-        self._resumed_task: str | None = None
+        self._policy: InstructorExecutor | None = None
 
     @property
     def models(self) -> Sequence[ChatModel]:
@@ -129,78 +130,38 @@ class RolePlay(Conversation):
         token_budget: int | None = None,
         **options: Any,
     ) -> RolePlay:
-        """A role-play that continues ``transcript`` where it stopped.
+        """A role-play that continues ``transcript`` where it stopped (see :mod:`rolecall.dialogue.continuation`).
 
-        The new conversation carries every saved message, event and subtask status and the
-        saved settings (``options`` change any of them); it gets the id ``<old id>-r<n>`` and
-        names the old one in ``parent_id``. ``max_turns`` and ``token_budget`` are what it
-        may spend *beyond* what was already spent (default: the original limits again).
+        ``options`` change any saved setting; ``max_turns`` and ``token_budget`` are what it may
+        spend beyond what was already spent.
         """
-        reason = transcript.termination.reason if transcript.termination else None
-        if reason in ("task_done", "graph_complete"):
-            raise SpecError(f"conversation {transcript.id} already ended with {reason}; nothing to resume")
-        if transcript.task_graph is None or not transcript.messages:
-            raise SpecError(f"conversation {transcript.id} has no saved progress to resume from")
+        saved, limits = continued_settings(transcript, max_turns=max_turns, token_budget=token_budget)
         roles = {agent.kind: agent.role for agent in transcript.agents}
+        if "user" not in roles or "assistant" not in roles:
+            raise SpecError(f"conversation {transcript.id} is not an instructor/executor role-play")
         tools = {
             f"{agent.kind}_tools": sources_of([tool.model_dump() for tool in agent.tools])
             for agent in transcript.agents
             if agent.kind in ("user", "assistant")
         }
-        if "user" not in roles or "assistant" not in roles:
-            raise SpecError(f"conversation {transcript.id} is not an instructor/executor role-play")
-        saved = Settings.saved(
-            transcript.settings, limits=transcript.limits, seed=transcript.seed, done_token=transcript.done_token
-        )
-        turn = transcript.messages[-1].turn
-        spent = transcript.usage.prompt_tokens + transcript.usage.completion_tokens
-        extra_budget = token_budget if token_budget is not None else saved.token_budget
-        base_id, _, generation = transcript.id.partition("-r")
         roleplay = cls(
-            transcript.task.original,
-            assistant_role=roles["assistant"],
-            user_role=roles["user"],
-            model=model,
-            assistant_model=assistant_model,
-            user_model=user_model,
-            graph=TaskGraph.from_node_link(transcript.task_graph),
-            settings=saved,
-            id=f"{base_id}-r{int(generation) + 1 if generation.isdigit() else 1}",
-            **{
-                "max_turns": turn + (max_turns or saved.max_turns),
-                "token_budget": spent + extra_budget if extra_budget is not None else None,
-                "plan": False,  # the saved graph is the plan
-                "specify_task": False,
-                **tools,
-                **options,
-            },
-        )
-        roleplay._restore(transcript)
-        return roleplay
+            transcript.task.original, assistant_role=roles["assistant"], user_role=roles["user"], model=model,
+            assistant_model=assistant_model, user_model=user_model, settings=saved, id=continued_id(transcript),
+            # the saved graph is the plan
+            **{**limits, "plan": False, "specify_task": False, **tools, **options},
+        )  # fmt: skip
+        return roleplay.restore(transcript)
 
-    def _restore(self, saved: Transcript) -> None:
-        self._resumed_task = saved.task.specified or saved.task.original
-        self._has_plan = saved.planned
-        self.messages = [message.model_copy() for message in saved.messages]
-        self._shown = len(self.messages)
-        self.events = [event.model_copy() for event in saved.events]
-        self.turn = self.messages[-1].turn
-        usage = Usage(prompt_tokens=saved.usage.prompt_tokens, completion_tokens=saved.usage.completion_tokens)
-        self.meter = Meter(self.settings.price_table(), usage=usage, cost_usd=saved.usage.cost_usd)
-        self._last_progress_turn = self.turn
-        transcript = self.transcript
-        transcript.parent_id = saved.id
-        transcript.task = saved.task.model_copy()
-        transcript.agents = [agent.model_copy() for agent in saved.agents]
-        transcript.kickoff = saved.kickoff
-        transcript.messages, transcript.events = self.messages, self.events
-        self._event("resumed", parent_id=saved.id, previous=saved.termination.reason if saved.termination else None)
-        if self.graph.active is None:
-            self._start_next()
+    @property
+    def policy(self) -> TurnPolicy:
+        assert self._policy is not None, "the role-play is prepared before its dialogue starts"
+        return self._policy
 
     async def _prepare(self) -> None:
-        if self._resumed_task is not None:  # the saved conversation set the scene
-            self._cast(self._resumed_task)
+        if self.resumed:  # the saved conversation set the scene
+            self._cast(self.transcript.task.specified or self.transcript.task.original)
+            if self.graph.active is None:
+                self._start_next()
             return
         task = self.task
         if self.settings.specify_task:
@@ -212,11 +173,15 @@ class RolePlay(Conversation):
             await self._plan(task)
         self._cast(task)
         assert self.instructor is not None and self.executor is not None
-        self.transcript.agents += [self._describe(self.instructor), self._describe(self.executor)]
+        self.transcript.agents += [self.tools.describe(self.instructor), self.tools.describe(self.executor)]
         first = self._start_next()
         self.transcript.kickoff = (
             prompt("kickoff_subtask", {"subtask": first.title}) if self._has_plan and first else prompt("kickoff", {})
         )
+
+    def _start_next(self) -> Subtask | None:
+        assert self._policy is not None
+        return self._policy.start_next()
 
     def _side_of(self, person: Person | None) -> str | None:
         """The side ``person`` plays ("user" or "assistant"), if any; a part that is neither is a ``SpecError``."""
@@ -253,12 +218,15 @@ class RolePlay(Conversation):
             self.assistant_role, user_role=self.user_role, model=self.assistant_model, **shared,
             **(person if self.human_side == "assistant" else {}),
         )  # fmt: skip
-        self._equip(self.instructor)
-        self._equip(self.executor)
+        self.tools.equip(self.instructor)
+        self.tools.equip(self.executor)
+        self._policy = InstructorExecutor(
+            self.instructor, self.executor, lambda: self.graph, planned=self._has_plan, note=self._note
+        )
 
-    def _use_graph(self, graph: TaskGraph) -> None:
-        self.graph = graph
-        graph.subscribe(self._record_status)
+    def _note(self, text: str) -> None:
+        """A note to the instructor (the next subtask), shown before its next turn."""
+        self.record.event("instructor_note", at=len(self.messages), text=text)
 
     async def _plan(self, task: str) -> None:
         planner = Planner(
@@ -275,9 +243,11 @@ class RolePlay(Conversation):
         for completion in outcome.completions:
             self._meter(completion)
         for attempt in outcome.attempts:
-            self._event("plan_attempt", **attempt)
+            self.record.event("plan_attempt", **attempt)
         if outcome.graph is None:
-            self._event("plan_fallback", reason=f"no valid plan in {len(outcome.attempts)} attempts: one-node graph")
+            self.record.event(
+                "plan_fallback", reason=f"no valid plan in {len(outcome.attempts)} attempts: one-node graph"
+            )
             return
         self._use_graph(outcome.graph)
         self._has_plan = True
@@ -292,85 +262,5 @@ class RolePlay(Conversation):
         )
         self.transcript.agents.append(AgentInfo(**specifier.describe()))
         completion = self._meter(await specifier.step([Said(NARRATOR, specifier.request(self.task))]))
-        self._event("task_specified", agent=specifier.name, usage=completion.usage.model_dump())
+        self.record.event("task_specified", agent=specifier.name, usage=completion.usage.model_dump())
         return completion.text or self.task
-
-    async def _dialogue(self) -> AsyncIterator[Message]:
-        assert self.instructor is not None and self.executor is not None
-        last = next((message for message in reversed(self.messages) if message.is_dialogue), None)
-        if last is not None and last.role == "user" and not self.instructor.is_done(last.content):
-            # Resumed after the instructor spoke: the executor owes an answer first.
-            if (reason := self._limit_reached()) is not None:
-                self._finish(reason)
-                return
-            yield await self._speak(self.executor, self._executor_view(), side="assistant")
-        while True:
-            if self._close_overdue_subtask():
-                return
-            reason = self._limit_reached(new_turn=True)
-            if reason is not None:
-                self._finish(reason)
-                return
-            self.turn += 1
-            active = self.graph.active
-            if active is not None:
-                active.turns += 1
-            instruction = await self._speak(self.instructor, self._instructor_view(), side="user")
-            if not self.instructor.is_done(instruction.content):
-                yield instruction
-            else:  # close the subtask first, so whoever reads the message sees the graph moved
-                ended = active is None
-                if active is not None:
-                    self.graph.complete(active.id, result=f"done at turn {self.turn}")
-                    ended = self._advance(finished=active, outcome="done")
-                yield instruction
-                if ended:
-                    return
-                continue
-            if (reason := self._limit_reached()) is not None:
-                self._finish(reason)
-                return
-            yield await self._speak(self.executor, self._executor_view(), side="assistant")
-
-    # -- views ----------------------------------------------------------------------------
-
-    def _instructor_view(self) -> list[Said]:
-        assert self.instructor is not None
-        return lines_for(self.transcript, name=self.instructor.name, kind="user")
-
-    def _executor_view(self) -> list[Said]:
-        assert self.executor is not None
-        return lines_for(self.transcript, name=self.executor.name, kind="assistant")
-
-    # -- the task graph -------------------------------------------------------------------
-
-    def _start_next(self) -> Subtask | None:
-        subtask = self.graph.next_ready()
-        return self.graph.start(subtask.id) if subtask is not None else None
-
-    def _advance(self, *, finished: Subtask, outcome: str) -> bool:
-        """Start the next subtask and tell the instructor; True when the graph is finished."""
-        following = self._start_next()
-        if following is None:
-            progress = self.graph.progress()
-            if not self._has_plan:
-                self._finish("task_done")
-            elif progress.done == progress.total:
-                self._finish("graph_complete")
-            else:
-                self._finish("graph_complete", detail=str(progress))
-            return True
-        note = prompt("next_subtask", {"finished": finished.title, "outcome": outcome, "subtask": following.title})
-        self._event("instructor_note", at=len(self.messages), text=note)
-        return False
-
-    def _close_overdue_subtask(self) -> bool:
-        """Fail the active subtask if it used its turn allowance; True when that ends the graph."""
-        active = self.graph.active
-        if active is None or active.max_turns is None or active.turns < active.max_turns:
-            return False
-        skipped = self.graph.fail(active.id, result=f"no done token within {active.max_turns} turns")
-        outcome = "out of turns and marked failed"
-        if skipped:
-            outcome += "; skipped as a result: " + ", ".join(f'"{other.title}"' for other in skipped)
-        return self._advance(finished=active, outcome=outcome)

@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import Any
 
 from rolecall.tools.base import Tool, ToolError
+from rolecall.tools.builtin.base import BuiltinTool, register_builtin
 
 MAX_EXPRESSION = 1000
 MAX_BITS = 33_000  # about 10,000 decimal digits
@@ -86,6 +87,17 @@ class Calculator(Tool):
 
     async def run(self, arguments: dict[str, Any]) -> str:
         return evaluate(str(arguments["expression"]))
+
+
+@register_builtin
+class CalculatorBuiltin(BuiltinTool):
+    """``calculator`` in a spec: a :class:`Calculator` for each agent that names it."""
+
+    name = "calculator"
+    description = "exact arithmetic on an expression, without eval"
+
+    def tools(self) -> list[Tool]:
+        return [Calculator()]
 
 
 def evaluate(expression: str) -> str:

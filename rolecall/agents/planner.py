@@ -20,9 +20,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from rolecall.agents.base import Agent, Role
-from rolecall.agents.templates import prompt, templates
 from rolecall.errors import GraphError
 from rolecall.models.base import ChatModel, Completion, GenerationParams, Usage
+from rolecall.prompts import prompt, templates
 from rolecall.tasks.graph import TaskGraph
 from rolecall.transcripts.perspective import Said
 
@@ -145,8 +145,16 @@ class Planner(Agent):
         return outcome
 
     def plan_sync(self, task: str) -> PlanOutcome:
-        """Blocking form of :meth:`plan`."""
-        return asyncio.run(self.plan(task))
+        """Blocking form of :meth:`plan` (the model's connections, made for this call's loop, are closed after it)."""
+
+        async def plan_and_close() -> PlanOutcome:
+            try:
+                return await self.plan(task)
+            finally:
+                if self.model is not None:
+                    await self.model.aclose()
+
+        return asyncio.run(plan_and_close())
 
     def parse(self, text: str) -> TaskGraph:
         """A validated graph from a reply; ``ValueError`` or ``GraphError`` says what is wrong."""

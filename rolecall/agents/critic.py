@@ -17,9 +17,9 @@ from typing import Any
 
 from rolecall.agents.base import Agent, Role
 from rolecall.agents.human import QUIT, HumanAgent, Undo
-from rolecall.agents.templates import prompt, templates
 from rolecall.judges.base import Judge, TurnInContext, Verdict
 from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams
+from rolecall.prompts import prompt, templates
 from rolecall.settings import CriticSettings
 from rolecall.transcripts.perspective import Said
 

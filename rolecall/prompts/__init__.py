@@ -1,4 +1,8 @@
-"""Loading and filling prompt templates stored as package data (``prompts/*.yaml``)."""
+"""Every prompt rolecall writes, as data: the templates in this package's ``*.yaml``, loaded and filled here.
+
+Agents, guards, tools, the planner and the critic all word what they say through these
+templates, so a prompt is changed in one file and never in code.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from rolecall.errors import SpecError
 @cache
 def templates(name: str = "roleplay") -> Mapping[str, str]:
     """The templates in ``prompts/<name>.yaml``, keyed by purpose."""
-    text = resources.files("rolecall.agents.prompts").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+    text = resources.files("rolecall.prompts").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
     loaded: dict[str, str] = yaml.safe_load(text)
     return loaded
 

@@ -1,1 +1,0 @@
-"""Prompt templates, kept as data so they can be read, diffed and replaced without code."""
