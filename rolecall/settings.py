@@ -16,9 +16,9 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from rolecall.checked import Checked, describe_validation_error, require_text_keys
+from rolecall._checked import Checked, describe_validation_error, require_text_keys
+from rolecall._limits import MAX_CONTEXT_TOKENS, MAX_COST_USD, MAX_SECONDS, MAX_SEED, MAX_TOKENS, MAX_TURNS
 from rolecall.errors import SpecError, shorten
-from rolecall.limits import MAX_CONTEXT_TOKENS, MAX_COST_USD, MAX_SECONDS, MAX_SEED, MAX_TOKENS, MAX_TURNS
 from rolecall.models.base import ChatModel, GenerationParams
 from rolecall.models.pricing import Price, PriceTable
 from rolecall.transcripts.record import DONE_TOKEN

@@ -15,14 +15,14 @@ from typing import Annotated, Any
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from rolecall._checked import describe_validation_error, require_text_keys
+from rolecall._limits import MAX_TURNS
 from rolecall.agents.base import Role
 from rolecall.agents.human import Person
 from rolecall.agents.members import Member
-from rolecall.checked import describe_validation_error, require_text_keys
 from rolecall.dialogue import RolePlay, Society
 from rolecall.errors import SpecError
 from rolecall.guards import build as build_guards
-from rolecall.limits import MAX_TURNS
 from rolecall.models.base import ChatModel
 from rolecall.settings import Settings
 from rolecall.tasks.graph import TaskGraph

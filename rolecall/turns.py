@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from pydantic import ConfigDict, Field
 
-from rolecall.checked import Checked
+from rolecall._checked import Checked
 from rolecall.errors import SpecError
 
 

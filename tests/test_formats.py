@@ -188,7 +188,7 @@ NEW_MODULE = '''
 from pathlib import Path
 from typing import Any
 
-from rolecall.secrets import scrub
+from rolecall._secrets import scrub
 from rolecall.transcripts.formats.base import Format, register_format
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from rolecall import GuardSettings, RolePlay, Transcript
+from rolecall._text import is_pleasantry, similarity
 from rolecall.guards import Turn, build, first_verdict
 from rolecall.testing import ScriptedModel
-from rolecall.text import is_pleasantry, similarity
 
 GOOD_INSTRUCTION = "Instruction: list three data sources for prices\nInput: None"
 GOOD_SOLUTION = "Solution: Yahoo Finance, Alpha Vantage and Polygon.\nNext request."

@@ -117,3 +117,9 @@ def test_dependencies_point_down_the_layers() -> None:
 def test_every_module_says_why_it_exists() -> None:
     missing = [name for name, path in MODULES.items() if not ast.get_docstring(ast.parse(path.read_text()))]
     assert missing == [name for name in missing if name.endswith("prompts")]
+
+
+def test_no_module_is_over_400_lines() -> None:
+    """A module holds one concept: one that grows past 400 lines is holding two."""
+    long = {name: lines for name, path in MODULES.items() if (lines := len(path.read_text().splitlines())) > 400}
+    assert long == {}

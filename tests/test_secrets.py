@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from rolecall._secrets import REDACTED, ScrubbingFilter, clean, scrub
 from rolecall.cli import main
-from rolecall.secrets import REDACTED, ScrubbingFilter, clean, scrub
 from rolecall.testing import FakeOpenAIServer, FakeResponse
 from rolecall.transcripts.formats import FORMATS
 

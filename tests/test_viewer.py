@@ -141,7 +141,7 @@ def test_the_command_serves_on_loopback_and_sees_a_batch_grow(tmp_path: Path) ->
         assert "new-one" in get(f"{url}/")
     finally:
         process.terminate()
-        process.wait(10)
+        process.communicate(timeout=10)  # reaped, its pipes closed
     assert process.returncode == 0
 
 

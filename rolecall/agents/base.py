@@ -19,9 +19,9 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
+from rolecall._checked import Checked
 from rolecall.agents.context import TokenEstimator, fit
 from rolecall.agents.json_turns import without_done
-from rolecall.checked import Checked
 from rolecall.errors import SpecError
 from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams
 from rolecall.prompts import render

@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
+from rolecall._checked import Checked
 from rolecall.agents.base import Agent, Role
 from rolecall.agents.human import HumanAgent
 from rolecall.agents.json_turns import LEAD_SCHEMA, MEMBER_SCHEMA, json_fields, with_assist
-from rolecall.checked import Checked
 from rolecall.models.base import GenerationParams
 from rolecall.prompts import prompt, render, templates
 from rolecall.settings import Assist

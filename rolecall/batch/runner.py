@@ -19,13 +19,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rolecall._secrets import write_text
 from rolecall._version import __version__
 from rolecall.batch.spec import BatchSpec, Job, plan
 from rolecall.batch.tasks import generate_tasks, read_saved, save
 from rolecall.errors import BudgetExhausted, LocalModelError, SpecError
 from rolecall.models.base import ChatModel
 from rolecall.models.wrappers import Budgeted, Cached, RateLimited
-from rolecall.secrets import write_text
 from rolecall.transcripts import store
 from rolecall.transcripts.record import Transcript
 

@@ -17,10 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rolecall.checked import describe_validation_error
+from rolecall._checked import describe_validation_error
+from rolecall._limits import MAX_BATCH_CONVERSATIONS, MAX_COST_USD, MAX_TOKENS
 from rolecall.dialogue import society_id
 from rolecall.errors import SpecError
-from rolecall.limits import MAX_BATCH_CONVERSATIONS, MAX_COST_USD, MAX_TOKENS
 from rolecall.spec import AgentSpec, RolePlaySpec, SocietySpec, Spec, parse_spec, read_yaml
 from rolecall.transcripts.record import conversation_id
 

@@ -12,10 +12,10 @@ import json
 import logging
 from pathlib import Path
 
+from rolecall._secrets import clean
 from rolecall.agents.base import Agent
 from rolecall.models.base import ChatModel, GenerationParams
 from rolecall.prompts import prompt
-from rolecall.secrets import clean
 from rolecall.transcripts.perspective import Said
 
 log = logging.getLogger(__name__)

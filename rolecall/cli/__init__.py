@@ -20,6 +20,7 @@ from types import FrameType
 
 from rich.console import Console
 
+from rolecall._secrets import ScrubbingFilter
 from rolecall._version import __version__
 from rolecall.cli.command import (
     COMMANDS,
@@ -31,7 +32,6 @@ from rolecall.cli.command import (
     stderr_line,
 )
 from rolecall.errors import RolecallError, SpecError
-from rolecall.secrets import ScrubbingFilter
 
 __all__ = [
     "COMMANDS",

@@ -19,9 +19,9 @@ from typing import ClassVar
 
 from rich.console import Console
 
+from rolecall._secrets import clean
 from rolecall.errors import one_line
 from rolecall.registry import Registry
-from rolecall.secrets import clean
 
 ENTRY_POINT_GROUP = "rolecall.commands"
 #: The exit codes of every command: success, a run that failed, bad input (a one-line error).

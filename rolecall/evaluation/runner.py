@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rolecall._secrets import write_text
 from rolecall._version import __version__
 from rolecall.errors import SpecError
 from rolecall.evaluation.scoring import Scorecard, judge_slots
 from rolecall.evaluation.suite import Suite
 from rolecall.judges.base import Judge
 from rolecall.models.base import ChatModel
-from rolecall.secrets import write_text
 from rolecall.settings import Settings
 from rolecall.spec import RolePlaySpec
 from rolecall.transcripts import store

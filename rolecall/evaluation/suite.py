@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from rolecall.checked import describe_validation_error
+from rolecall._checked import describe_validation_error
 from rolecall.errors import SpecError
 from rolecall.spec import NonBlank, RolePlaySpec, parse_spec, read_yaml
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
+from rolecall._text import INSTRUCTION, SOLUTION, body, instruction_text, is_pleasantry, is_promise, refusal
+from rolecall._text import similarity as text_similarity
 from rolecall.guards.base import Guard, Turn, Verdict, register_guard
-from rolecall.text import INSTRUCTION, SOLUTION, body, instruction_text, is_pleasantry, is_promise, refusal
-from rolecall.text import similarity as text_similarity
 
 
 def _fraction(value: float, what: str) -> float:

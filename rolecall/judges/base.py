@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ClassVar, Literal, cast
 
+from rolecall._text import body, instruction_text
 from rolecall.registry import Registry
-from rolecall.text import body, instruction_text
 from rolecall.transcripts.content import Context, Reading, answers, solution_field
 from rolecall.transcripts.record import DONE_TOKEN, Transcript
 

@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from rolecall._text import containment, normalize
 from rolecall.errors import LocalModelError, one_line
 from rolecall.judges.base import LoopGates, TurnInContext
 from rolecall.judges.lexical import word_count_reason
 from rolecall.models.requests import check_request
-from rolecall.text import containment, normalize
 from rolecall.transcripts.content import REASONS
 
 States = NDArray[np.float32]

@@ -15,8 +15,8 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rolecall.checked import Checked
-from rolecall.limits import MAX_REPLY_TOKENS
+from rolecall._checked import Checked
+from rolecall._limits import MAX_REPLY_TOKENS
 
 
 class ChatMessage(TypedDict):

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from rolecall import secrets
+from rolecall import _secrets as secrets
 from rolecall.models.base import ChatModel, GenerationParams
 from rolecall.models.local import LOCAL_MODEL_NAME, LocalServer
 from rolecall.models.openai_compat import OpenAIChatModel

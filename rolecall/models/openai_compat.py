@@ -25,8 +25,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from rolecall._lazy import lazy_module
 from rolecall.errors import ModelError, ModelUnavailableError
-from rolecall.lazy import lazy_module
 from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams, ToolCall, Usage
 from rolecall.models.requests import check_request
 from rolecall.models.streaming import ChunkReader, Listener, listener

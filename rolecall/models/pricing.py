@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 
 from pydantic import ConfigDict, Field
 
-from rolecall.checked import Checked
+from rolecall._checked import Checked
 from rolecall.errors import SpecError
 from rolecall.models.base import Usage
 from rolecall.models.local import LOCAL_MODEL_NAME

@@ -18,11 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rolecall._secrets import clean
 from rolecall.errors import BudgetExhausted
 from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams
 from rolecall.models.meter import Meter
 from rolecall.models.pricing import PriceTable
-from rolecall.secrets import clean
 
 
 class _Wrapper(ChatModel):

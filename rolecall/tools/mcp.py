@@ -19,7 +19,7 @@ from typing import Any, TextIO, cast
 
 from pydantic import ConfigDict, Field
 
-from rolecall.checked import Checked
+from rolecall._checked import Checked
 from rolecall.errors import RunError, SpecError
 from rolecall.tools.base import NAME, Tool, ToolError
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rolecall.checked import describe_validation_error
+from rolecall._checked import describe_validation_error
 from rolecall.errors import SpecError, shorten
 from rolecall.models.base import ToolCall
 from rolecall.settings import ToolSettings

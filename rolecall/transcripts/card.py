@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
+from rolecall._secrets import write_text
 from rolecall._version import __version__
-from rolecall.secrets import write_text
 from rolecall.transcripts.content import summary
 from rolecall.transcripts.formats import FORMATS, get_format
 from rolecall.transcripts.report import HarvestOptions, HarvestReport

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from rolecall.text import INSTRUCTION, SOLUTION, body, containment, instruction_text, is_promise, normalize
+from rolecall._text import INSTRUCTION, SOLUTION, body, containment, instruction_text, is_promise, normalize
 from rolecall.transcripts.record import Message, Transcript
 
 #: Each reason a turn is off task, and what it means (the eval's and the harvest report's vocabulary).

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rolecall.text import normalize
+from rolecall._text import normalize
 
 if TYPE_CHECKING:  # datasketch pulls in scipy (a third of a second): imported when a harvest dedups
     from datasketch import MinHash

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from rolecall._secrets import scrub
 from rolecall.errors import RolecallError, SpecError
-from rolecall.secrets import scrub
 from rolecall.transcripts.card import write_card
 from rolecall.transcripts.content import answers
 from rolecall.transcripts.dedup import Deduplicator

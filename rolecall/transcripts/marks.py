@@ -17,9 +17,9 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from rolecall.checked import Checked
+from rolecall._checked import Checked
+from rolecall._secrets import clean
 from rolecall.errors import SpecError
-from rolecall.secrets import clean
 from rolecall.transcripts.record import utc_now
 
 Verdict = Literal["keep", "drop", "on_task", "off_task"]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from rolecall.text import body, normalize, refusal, similarity
+from rolecall._text import body, normalize, refusal, similarity
 from rolecall.transcripts.content import judge
 from rolecall.transcripts.record import HUMAN_MODEL, Transcript
 

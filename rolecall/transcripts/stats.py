@@ -16,8 +16,8 @@ from pathlib import Path
 from rich.console import Group, RenderableType
 from rich.table import Table
 
+from rolecall._secrets import write_text
 from rolecall.errors import SpecError
-from rolecall.secrets import write_text
 from rolecall.transcripts.content import Reading
 from rolecall.transcripts.quality import TurnReader, content_verdicts
 from rolecall.transcripts.record import SUCCESSFUL_ENDINGS, Transcript

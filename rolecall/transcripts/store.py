@@ -24,8 +24,8 @@ from typing import IO
 
 from pydantic import ValidationError
 
+from rolecall._secrets import clean
 from rolecall.errors import SpecError, shorten
-from rolecall.secrets import clean
 from rolecall.transcripts.record import READABLE_VERSIONS, Transcript
 
 log = logging.getLogger(__name__)

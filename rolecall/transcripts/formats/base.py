@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, ClassVar, Literal, Protocol
 
+from rolecall._secrets import scrub
 from rolecall.registry import Registry
-from rolecall.secrets import scrub
 from rolecall.transcripts.perspective import Chat
 from rolecall.transcripts.quality import DraftReader
 from rolecall.transcripts.record import Transcript
@@ -57,7 +57,7 @@ def trained_turns(chat: Chat, loss: Loss) -> list[int]:
 
 
 class Sink(Protocol):
-    """Where one split's rows go. Each row is scrubbed of secrets (:mod:`rolecall.secrets`) on its way out."""
+    """Where one split's rows go. Each row is scrubbed of secrets (:mod:`rolecall._secrets`) on its way out."""
 
     def write(self, row: dict[str, Any]) -> int:
         """Write ``row`` with its secrets replaced; return how many were replaced."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rolecall.secrets import scrub_data
+from rolecall._secrets import scrub_data
 from rolecall.transcripts.formats.base import Format, Kept, Sink, register_format
 from rolecall.transcripts.parquet import ParquetSink, flatten
 
