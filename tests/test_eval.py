@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from rolecall.cli import main
-from rolecall.errors import SpecError
+from rolecall.errors import ModelError, SpecError
 from rolecall.evaluation import Evaluation, eval_label, load_suite
 from rolecall.evaluation.scoring import reasks
 from rolecall.judges import LexicalJudge
@@ -207,3 +207,29 @@ def test_a_failing_endpoint_saves_the_failed_role_plays_and_exits_1(
     saved = list(store.read(tmp_path / "e" / "conversations.jsonl"))
     assert [t.status for t in saved] == ["failed", "failed"]
     assert json.loads((tmp_path / "e" / "eval.json").read_text())["scorecard"]["failed"] == 2
+
+
+def test_an_evaluation_runs_on_the_batch_runner_and_a_rerun_holds_the_failed_again(
+    suite_file: Path, tmp_path: Path
+) -> None:
+    import asyncio
+
+    def failing(messages: Sequence[ChatMessage]) -> str:
+        raise ModelError("the endpoint is down")
+
+    suite = load_suite(suite_file).first(2)
+    out = tmp_path / "eval"
+    card = asyncio.run(Evaluation(suite, {}, out).hold(FunctionModel(failing, name="scripted"), LexicalJudge()))
+    assert card.failed == 2
+    # the batch runner's folder: every attempt in failures.jsonl, each failed role-play saved once, a manifest
+    assert [t.status for t in store.read(out / "failures.jsonl")] == ["failed", "failed"]
+    assert [t.status for t in store.read(out / "conversations.jsonl")] == ["failed", "failed"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"] == {"planned": 2, "done": 0, "failed": 2, "remaining": 0, "failed_attempts": 2}
+    assert manifest["spec"]["suite"] == "tiny[:2] v3"
+    model = scripted()
+    card = asyncio.run(Evaluation(suite, {}, out).hold(model, LexicalJudge()))
+    assert card.failed == 0 and card.conversations == 2 and model.calls  # the failed two were held again
+    latest = {t.id: t.status for t in store.read(out / "conversations.jsonl")}
+    assert list(latest.values()) == ["ok", "ok"]
+    assert json.loads((out / "eval.json").read_text())["scorecard"]["failed"] == 0

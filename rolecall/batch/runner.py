@@ -1,4 +1,7 @@
-"""Running a batch: many conversations from one spec, concurrent, rate-limited, budgeted and resumable.
+"""Running a plan: many conversations, concurrent, rate-limited, budgeted and resumable.
+
+What is held comes from a :class:`~rolecall.batch.plan.Plan`: a batch spec's role pairs, tasks
+and samples, or an evaluation suite's role-plays. The runner is the same for every plan.
 
 Finished conversations are appended to ``conversations.jsonl`` as they finish (whole lines,
 flock-protected); every failed attempt goes to ``failures.jsonl``, and a conversation that
@@ -21,8 +24,8 @@ from pathlib import Path
 
 from rolecall._secrets import write_text
 from rolecall._version import __version__
-from rolecall.batch.spec import BatchSpec, Job, plan
-from rolecall.batch.tasks import generate_tasks, read_saved, save
+from rolecall.batch.plan import BatchPlan, Plan
+from rolecall.batch.spec import BatchSpec, Job
 from rolecall.errors import BudgetExhausted, LocalModelError, SpecError
 from rolecall.models.base import ChatModel
 from rolecall.models.wrappers import Budgeted, Cached, RateLimited
@@ -33,7 +36,6 @@ log = logging.getLogger(__name__)
 
 CONVERSATIONS = "conversations.jsonl"
 FAILURES = "failures.jsonl"
-TASKS = "tasks.jsonl"
 MANIFEST = "manifest.json"
 
 
@@ -86,44 +88,55 @@ def scan(out: Path) -> Finished:
 
 
 class Batch:
-    """Runs a planned batch against one model (wrapped for limits) into a folder."""
+    """Runs a plan (a batch spec, or any :class:`~rolecall.batch.plan.Plan`) against one model into a folder.
+
+    A conversation that ends ``ok`` is done; one that fails is held again, up to the plan's
+    ``max_attempts``, and then saved as failed: a rerun skips it, unless ``rerun_failed``.
+    """
 
     def __init__(
         self,
-        spec: BatchSpec,
+        plan: BatchSpec | Plan,
         out: Path,
         model: ChatModel,
         *,
         concurrency: int = 8,
         on_change: Callable[[Progress], None] | None = None,
+        on_saved: Callable[[Transcript], None] | None = None,
         spec_text: str | None = None,
+        rerun_failed: bool = False,
     ) -> None:
         if concurrency < 1:
             raise SpecError("--concurrency must be at least 1")
-        self.spec = spec
-        self.template = spec.template()
-        settings = self.template.settings()
+        self.plan: Plan = BatchPlan(plan) if isinstance(plan, BatchSpec) else plan
+        settings = self.plan.settings()
         settings.check_prices([model.name])
-        if spec.budget.cost_usd is not None:
+        budget = self.plan.budget
+        if budget.cost_usd is not None:
             settings.price_table().require([model.name], budget="budget.cost_usd")
         self.out = out
-        self.model = Budgeted(
-            model, tokens=spec.budget.tokens, cost_usd=spec.budget.cost_usd, prices=settings.price_table()
-        )
+        self.model = Budgeted(model, tokens=budget.tokens, cost_usd=budget.cost_usd, prices=settings.price_table())
         self.concurrency = concurrency
         self.on_change = on_change or (lambda progress: None)
+        self.on_saved = on_saved or (lambda transcript: None)
         self.spec_text = spec_text
+        self.rerun_failed = rerun_failed
         self.progress = Progress()
 
     async def jobs(self) -> list[Job]:
         """The whole plan (tasks generated and saved first when the spec asks for them)."""
-        return plan(self.spec, await self._tasks() if not self.spec.society else None)
+        return await self.plan.jobs(self.model, self.out, self.concurrency)
 
     async def run(self, *, only: set[str] | None = None) -> Progress:
         """Hold every planned conversation not yet finished (or just those in ``only``)."""
-        store.ensure_writable(self.out, "batch")
+        store.ensure_writable(self.out, self.plan.kind)
         jobs = await self.jobs()
         state = scan(self.out)
+        if self.rerun_failed:  # a conversation saved as failed is held again, with a fresh count of attempts
+            for job in jobs:
+                if state.statuses.get(job.id) == "failed":
+                    del state.statuses[job.id]
+                    state.attempts[job.id] = 0
         self.write_manifest(jobs, state, finished=False)
         todo = [job for job in jobs if job.id not in state.statuses and (only is None or job.id in only)]
         self.progress.planned = len(jobs) if only is None else len(only)
@@ -157,8 +170,7 @@ class Batch:
             self.on_change(self.progress)
 
     async def _converse(self, job: Job) -> Transcript:
-        spec = self.spec.spec_for(job, self.template)
-        return await spec.build(self.model, id=job.id, sample=job.sample).arun()
+        return await self.plan.build(job, self.model).arun()
 
     async def _settle(self, job: Job, transcript: Transcript, state: Finished, queue: asyncio.Queue[Job]) -> None:
         usage = transcript.usage
@@ -175,36 +187,18 @@ class Batch:
             await _save(self.out / CONVERSATIONS, transcript)
             state.statuses[job.id] = "ok"
             self.progress.done += 1
+            self.on_saved(transcript)
             return
         await _save(self.out / FAILURES, transcript)
         state.attempts[job.id] += 1
-        if state.attempts[job.id] >= self.spec.max_attempts:
+        if state.attempts[job.id] >= self.plan.max_attempts:
             await _save(self.out / CONVERSATIONS, transcript)
             state.statuses[job.id] = "failed"
             self.progress.failed += 1
+            self.on_saved(transcript)
         else:
             self.progress.retried += 1
             queue.put_nowait(job)
-
-    async def _tasks(self) -> dict[tuple[str, str], list[str]]:
-        pairs = self.spec.pairs()
-        if self.spec.tasks is not None:
-            return {pair: list(self.spec.tasks) for pair in pairs}
-        path = self.out / TASKS
-        saved = read_saved(path)
-        missing = [pair for pair in pairs if pair not in saved]
-        semaphore = asyncio.Semaphore(self.concurrency)
-
-        async def generate(pair: tuple[str, str]) -> None:
-            async with semaphore:
-                tasks = await generate_tasks(
-                    self.model, pair[0], pair[1], self.spec.tasks_per_pair or 1, self.spec.seed
-                )
-            saved[pair] = tasks
-            save(path, pair, tasks)
-
-        await asyncio.gather(*(generate(pair) for pair in missing))
-        return saved
 
     def write_manifest(self, jobs: Sequence[Job], state: Finished, *, finished: bool) -> None:
         """Record the spec, the version and the counts in ``manifest.json`` (replaced whole)."""
@@ -213,7 +207,7 @@ class Batch:
         ok, failed = finished_statuses.count("ok"), finished_statuses.count("failed")
         manifest = {
             "rolecall_version": __version__,
-            "spec": self.spec.model_dump(mode="json"),
+            "spec": self.plan.record(),
             "spec_text": self.spec_text,
             "counts": {
                 "planned": len(jobs),

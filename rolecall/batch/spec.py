@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from rolecall._checked import describe_validation_error
 from rolecall._limits import MAX_BATCH_CONVERSATIONS, MAX_COST_USD, MAX_TOKENS
@@ -73,6 +73,7 @@ class BatchSpec(BaseModel):
     max_attempts: int = Field(default=3, gt=0, le=100)
     #: Every other key: a run spec's fields, shared by all conversations of the batch.
     base: dict[str, Any] = Field(default_factory=dict)
+    _template: Spec | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -120,11 +121,13 @@ class BatchSpec(BaseModel):
         return seed if isinstance(seed, int) else 0
 
     def template(self) -> Spec:
-        """The run spec with placeholder task and roles: validates the shared fields once."""
-        data = dict(self.base) | {"task": (self.tasks or [_PLACEHOLDER_TASK])[0]}
-        if not self.society:
-            data |= {"assistant": {"role": self.roles("assistant")[0]}, "user": {"role": self.roles("user")[0]}}
-        return parse_spec(data, source="batch spec")
+        """The run spec with placeholder task and roles: the shared fields, validated once (and kept)."""
+        if self._template is None:
+            data = dict(self.base) | {"task": (self.tasks or [_PLACEHOLDER_TASK])[0]}
+            if not self.society:
+                data |= {"assistant": {"role": self.roles("assistant")[0]}, "user": {"role": self.roles("user")[0]}}
+            self._template = parse_spec(data, source="batch spec")
+        return self._template
 
     def roles(self, side: str) -> list[str]:
         """The resolved role list of ``side`` ("assistant" or "user"); files are read by :func:`load_batch_spec`."""
@@ -134,7 +137,12 @@ class BatchSpec(BaseModel):
         return value
 
     def spec_for(self, job: Job, template: Spec | None = None) -> Spec:
-        """The run spec of one planned conversation, seeded by its id."""
+        """The run spec of one planned conversation, seeded by its id.
+
+        Only what varies is set, each value checked where it came from (the tasks by this spec,
+        the roles as their ``AgentSpec`` is made, the seed from the id); the shared fields were
+        validated once, in :meth:`template`.
+        """
         template = template or self.template()
         update: dict[str, Any] = {"task": job.task, "seed": job.sampling_seed}
         if isinstance(template, RolePlaySpec):

@@ -1,14 +1,15 @@
-"""Holding a suite: every role-play against one model, a few at a time, each saved the moment it ends.
+"""Holding a suite: every role-play against one model, on the batch runner, then scored.
 
-An evaluation lives in a folder: ``conversations.jsonl`` (the transcripts, appended as they
-finish, so a kill or a dead endpoint loses none) and ``eval.json`` (the settings, the model
-and the scorecard). Run again on the same folder, it holds only the role-plays not yet held
-(failed ones again) and scores them all; a folder holding another configuration is refused.
+The suite is a plan like a batch spec's (:class:`SuitePlan`), so an evaluation is held the
+way a batch is: a few at a time, each conversation appended to ``conversations.jsonl`` the
+moment it ends (a kill or a dead endpoint loses none), failed attempts in ``failures.jsonl``.
+``eval.json`` then holds the settings, the model and the scorecard. Run again on the same
+folder, it holds only the role-plays not yet held (failed ones again) and scores them all; a
+folder holding another configuration is refused.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import time
@@ -19,6 +20,8 @@ from typing import Any
 
 from rolecall._secrets import write_text
 from rolecall._version import __version__
+from rolecall.batch import Batch, Budget, Job
+from rolecall.dialogue import Conversation
 from rolecall.errors import SpecError
 from rolecall.evaluation.scoring import Scorecard, judge_slots
 from rolecall.evaluation.suite import Suite
@@ -27,7 +30,7 @@ from rolecall.models.base import ChatModel
 from rolecall.settings import Settings
 from rolecall.spec import RolePlaySpec
 from rolecall.transcripts import store
-from rolecall.transcripts.record import Transcript
+from rolecall.transcripts.record import Transcript, conversation_id
 
 CONVERSATIONS = "conversations.jsonl"
 RESULT = "eval.json"
@@ -132,20 +135,42 @@ class Evaluation:
             raise SpecError("--concurrency must be at least 1")
         store.ensure_writable(self.out, "eval")
         earlier_minutes = self.check_folder(model.name)
-        done = {key: transcript for key, transcript in self.saved().items() if transcript.status == "ok"}
-        todo = [(key, spec) for key, spec in self.specs.items() if key not in done]
         started = time.monotonic()
-        semaphore = asyncio.Semaphore(concurrency)
-
-        async def one(key: Key, spec: RolePlaySpec) -> None:
-            async with semaphore:
-                transcript = await spec.build(model).arun()
-            await asyncio.to_thread(store.append, self.out / CONVERSATIONS, transcript)
-            done[key] = transcript
-            if on_done is not None:
-                on_done(transcript)
-
-        await asyncio.gather(*(one(key, spec) for key, spec in todo))
+        runner = Batch(SuitePlan(self), self.out, model, concurrency=concurrency, on_saved=on_done, rerun_failed=True)
+        await runner.run()
         card = await self.score(self.saved(), earlier_minutes + (time.monotonic() - started) / 60, judge)
         self.result = self.write(card, model.name)
         return card
+
+
+class SuitePlan:
+    """An evaluation's role-plays as a plan for the batch runner: one job per case, tried once per run."""
+
+    kind = "eval"
+    max_attempts = 1  # a failed role-play is saved as failed and scored so; a rerun holds it again
+    budget = Budget()
+
+    def __init__(self, evaluation: Evaluation) -> None:
+        self.evaluation = evaluation
+        self.by_id = {case_id(key): (key, spec) for key, spec in evaluation.specs.items()}
+
+    def settings(self) -> Settings:
+        return next(iter(self.evaluation.specs.values())).settings()
+
+    async def jobs(self, model: ChatModel, out: Path, concurrency: int) -> list[Job]:
+        return [
+            Job(id, task=key[2], sample=0, assistant_role=key[0], user_role=key[1])
+            for id, (key, _) in self.by_id.items()
+        ]
+
+    def build(self, job: Job, model: ChatModel) -> Conversation:
+        return self.by_id[job.id][1].build(model, id=job.id)
+
+    def record(self) -> dict[str, Any]:
+        return self.evaluation.identity
+
+
+def case_id(key: Key) -> str:
+    """The id of a case's conversation: the one a role-play of those roles, task and seed takes."""
+    assistant, user, task, seed = key
+    return conversation_id(assistant, user, task.strip(), 0, seed)
