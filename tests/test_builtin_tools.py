@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from plugins import install_plugin
 from tool_scripts import ANSWER, DONE, INSTRUCTION, call, tool_messages
 
 from rolecall import Settings, ToolSettings
@@ -107,9 +108,7 @@ def test_a_taken_builtin_name_is_one_line() -> None:
 def test_a_builtin_from_an_installed_package_joins_by_its_entry_point(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    package = tmp_path / "clock_tools"
-    package.mkdir()
-    (package / "__init__.py").write_text(
+    source = (
         "from rolecall.tools import BuiltinTool, tool\n"
         "@tool\n"
         "def clock() -> str:\n"
@@ -121,13 +120,10 @@ def test_a_builtin_from_an_installed_package_joins_by_its_entry_point(
         "    def tools(self):\n"
         "        return [clock]\n"
     )
-    dist = tmp_path / "clock_tools-1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: clock-tools\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[rolecall.tools]\nclock = clock_tools:Clock\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
     with BUILTINS.scoped():
-        monkeypatch.setattr(BUILTINS, "_loaded", False)
+        install_plugin(
+            tmp_path, monkeypatch, BUILTINS, package="clock_tools", source=source, entry="clock = clock_tools:Clock"
+        )
         assert list(BUILTINS) == ["calculator", "notes", "python", "clock"]
         model = ScriptedModel([INSTRUCTION, call("clock"), ANSWER, DONE])
         transcript = parse_spec({**SPEC, "assistant": {"role": "Baker", "tools": ["clock"]}}).build(model).run()

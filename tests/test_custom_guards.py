@@ -6,11 +6,11 @@ their own names as the termination reason, which ``rolecall stats`` counts.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from plugins import install_plugin
 
 from rolecall import Guard, RolePlay, Transcript, Turn, Verdict, register_guard, registered_guards
 from rolecall.cli import main
@@ -123,20 +123,14 @@ class NoPrices(Guard):
 
 
 def test_a_guard_shipped_by_a_package_through_its_entry_point(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    package = tmp_path / "site" / "bakery_guards"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text(PLUGIN)
-    info = tmp_path / "site" / "bakery_guards-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: bakery-guards\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(
-        textwrap.dedent("""\
-        [rolecall.guards]
-        no_prices = bakery_guards:NoPrices
-        """)
+    install_plugin(
+        tmp_path,
+        monkeypatch,
+        GUARDS,
+        package="bakery_guards",
+        source=PLUGIN,
+        entry="no_prices = bakery_guards:NoPrices",
     )
-    monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    monkeypatch.setattr(GUARDS, "_loaded", False)
     assert "no_prices" in registered_guards()
     transcript = play([PRICED])  # its default action is stop
     assert transcript.termination is not None and transcript.termination.reason == "no_prices"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from plugins import install_plugin
 
 from rolecall import RolePlay
 from rolecall.cli import main
@@ -81,9 +82,7 @@ def test_a_judge_joins_the_registry_like_a_builtin_and_a_taken_name_is_one_line(
 def test_a_judge_from_an_installed_package_joins_by_its_entry_point(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    package = tmp_path / "strict_judges"
-    package.mkdir()
-    (package / "__init__.py").write_text(
+    source = (
         "from rolecall.judges import Judge\n"
         "class Strict(Judge):\n"
         "    '''Calls every turn off task.'''\n"
@@ -91,12 +90,9 @@ def test_a_judge_from_an_installed_package_joins_by_its_entry_point(
         "    async def verdicts(self, turns):\n"
         "        return [self.verdict(False, 0.0, 'strict') for _ in turns]\n"
     )
-    dist = tmp_path / "strict_judges-1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: strict-judges\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[rolecall.judges]\nstrict = strict_judges:Strict\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(JUDGES, "_loaded", False)
+    install_plugin(
+        tmp_path, monkeypatch, JUDGES, package="strict_judges", source=source, entry="strict = strict_judges:Strict"
+    )
     assert "strict" in JUDGES.members()
     verdicts = asyncio.run(judge_dialogue(JUDGES.get("strict")(), [dialogue(("user", "Instruction: list soups"))]))
     assert verdicts == [[Verdict(False, 0.0, "strict", "strict")]]
