@@ -232,6 +232,33 @@ def test_an_mcp_server_that_cannot_start_fails_the_run_with_one_line(tmp_path: P
     assert missing.termination and "no program 'no-such-program-xyz'" in (missing.termination.detail or "")
 
 
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"command": "python", "args": ["SERVER"]},  # as Claude Desktop, Cursor and VS Code write a server
+        {"command": ["python"], "args": ["SERVER"]},
+        {"command": ["python", "SERVER"]},
+    ],
+)
+def test_an_mcp_server_is_configured_as_the_ecosystem_writes_it(given: dict[str, Any]) -> None:
+    server = str(EXAMPLES / "menu_server.py")
+    config = {key: [server if arg == "SERVER" else arg for arg in value] if key == "args" or isinstance(value, list)
+              else value for key, value in given.items()}  # fmt: skip
+    model = ScriptedModel([call("ingredient_cost", ingredient="flour", grams=500), ANSWER])
+    transcript = RolePlay(
+        "Price bread", assistant_role="Accountant", user_role="Baker", user_model=ScriptedModel([INSTRUCTION, DONE]),
+        assistant_model=model, assistant_tools=[{"mcp": config}],
+    ).run()  # fmt: skip
+    [result] = tool_messages(transcript)
+    assert (result.content, result.error) == ("500 g of flour cost 0.60 EUR", None)
+    assert transcript.agent("Accountant").tools[0].source == {"mcp": config}  # named again as it was written
+
+
+def test_mcp_args_that_are_not_strings_are_one_line() -> None:
+    with pytest.raises(SpecError, match=r"^tools\.mcp: args: Input should be a valid list"):
+        roleplay([ANSWER], tools=[{"mcp": {"command": "python", "args": "server.py"}}])
+
+
 def test_the_examples_parse_and_name_their_tools() -> None:
     spec = load_spec(EXAMPLES / "mcp_tools.yaml")
     assert spec.assistant.tools[1] == {"mcp": {"command": ["python", "examples/menu_server.py"]}}

@@ -28,14 +28,25 @@ STOP_SECONDS = 5.0
 
 
 class McpServerSpec(Checked):
-    """How to start one MCP server: ``command`` (with its arguments), extra ``env``, which ``tools`` to offer."""
+    """How to start one MCP server: ``command`` (with its arguments), extra ``env``, which ``tools`` to offer.
+
+    The shape Claude Desktop, Cursor and VS Code write is accepted as it is: ``command`` a
+    program and ``args`` its arguments (``{command: mcp-server-time, args: [--local-timezone,
+    UTC]}``), as is rolecall's one list (``command: [mcp-server-time, --local-timezone, UTC]``).
+    """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
-    command: list[str] = Field(min_length=1, max_length=256)
+    command: list[str] | str = Field(min_length=1, max_length=256)
+    args: list[str] = Field(default_factory=list, max_length=256)
     env: dict[str, str] = Field(default_factory=dict)
     cwd: str | None = None
     tools: list[str] | None = None  # the server's tools to offer (default: all)
+
+    @property
+    def argv(self) -> list[str]:
+        """The program and its arguments, however the spec wrote them."""
+        return [*([self.command] if isinstance(self.command, str) else self.command), *self.args]
 
 
 class McpTool(Tool):
@@ -67,7 +78,7 @@ class McpServer:
 
     @property
     def label(self) -> str:
-        return " ".join(self.spec.command)[:120]
+        return " ".join(self.spec.argv)[:120]
 
     async def start(self) -> None:
         """Start the server, open the session and list its tools; a ``RunError`` says why it could not."""
@@ -76,7 +87,7 @@ class McpServer:
             from mcp.client.stdio import stdio_client
         except ImportError:
             raise SpecError("tools: MCP servers need the mcp package: pip install 'rolecall[mcp]'") from None
-        program, *arguments = self.spec.command
+        program, *arguments = self.spec.argv
         if program in ("python", "python3"):
             program = sys.executable
         elif shutil.which(program) is None:
