@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import os
 import sys
 import time
@@ -13,10 +15,11 @@ import pytest
 from tool_scripts import ANSWER, DONE, EXAMPLES, INSTRUCTION, call, roleplay, tool_messages
 
 from rolecall import RolePlay, Settings, Transcript, tool
+from rolecall.cli import main
 from rolecall.errors import SpecError
 from rolecall.models.base import ChatMessage, ChatModel, Completion, GenerationParams, ToolCall
 from rolecall.spec import load_spec
-from rolecall.testing import ScriptedModel
+from rolecall.testing import FakeOpenAIServer, ScriptedModel
 from rolecall.tools import PythonSandbox, Toolbox, ToolError, Toolkit
 from rolecall.tools.builtin.calculator import evaluate
 from rolecall.transcripts import append
@@ -257,6 +260,68 @@ def test_an_mcp_server_is_configured_as_the_ecosystem_writes_it(given: dict[str,
 def test_mcp_args_that_are_not_strings_are_one_line() -> None:
     with pytest.raises(SpecError, match=r"^tools\.mcp: args: Input should be a valid list"):
         roleplay([ANSWER], tools=[{"mcp": {"command": "python", "args": "server.py"}}])
+
+
+ENV_SERVER = """
+import os
+from mcp.server.mcpserver import MCPServer
+
+server = MCPServer("env")
+
+
+@server.tool()
+def variable(key: str) -> str:
+    \"\"\"The value of one of this server's environment variables.\"\"\"
+    return os.environ.get(key, "(unset)")
+
+
+server.run()
+"""
+
+
+def test_an_mcp_server_gets_the_variables_named_and_no_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = tmp_path / "env_server.py"
+    script.write_text(ENV_SERVER)
+    monkeypatch.setenv("BAKERY_API_KEY", "sk-bakery")
+    monkeypatch.setenv("BAKERY_SECRET", "not for the server")
+    asks = [call("variable", key=key) for key in ("BAKERY_API_KEY", "BAKERY_SECRET", "OVEN")]
+    model = ScriptedModel([*asks, ANSWER])
+    spec = {"command": "python", "args": [str(script)], "pass_env": ["BAKERY_API_KEY"], "env": {"OVEN": "hot"}}
+    transcript = RolePlay(
+        "Check the keys", assistant_role="Clerk", user_role="Baker", user_model=ScriptedModel([INSTRUCTION, DONE]),
+        assistant_model=model, assistant_tools=[{"mcp": spec}],
+    ).run()  # fmt: skip
+    assert [m.content for m in tool_messages(transcript)] == ["sk-bakery", "(unset)", "hot"]
+
+
+def test_a_tool_filter_naming_a_tool_the_server_lacks_says_so_in_one_line() -> None:
+    server = {"command": ["python", str(EXAMPLES / "menu_server.py")], "tools": ["ingredient_cost", "weather"]}
+    transcript = roleplay([ANSWER], tools=[{"mcp": server}]).run()
+    assert transcript.termination is not None and transcript.termination.reason == "error"
+    assert transcript.termination.detail == f"MCP server 'python {EXAMPLES / 'menu_server.py'}' has no tool weather"
+
+
+def test_a_servers_stray_line_is_not_logged_under_quiet(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    script = tmp_path / "chatty_server.py"
+    script.write_text(ENV_SERVER.replace("server.run()", 'print("warming up the oven", flush=True)\nserver.run()'))
+    spec = tmp_path / "spec.yaml"
+    clerk = {"role": "Clerk", "tools": [{"mcp": {"command": "python", "args": [str(script)]}}]}
+    spec.write_text(
+        json.dumps({"task": "Check the oven", "assistant": clerk, "user": {"role": "Baker"}, "max_turns": 2})
+    )
+
+    def responder(request: dict[str, object]) -> str:
+        system = str(request["messages"][0]["content"])  # type: ignore[index]
+        return "<TASK_DONE>" if "who carries out your instructions" in system else "Solution: hot.\nNext request."
+
+    with FakeOpenAIServer(responder) as server:
+        for quiet in (True, False):
+            caplog.clear()
+            out = tmp_path / f"quiet-{quiet}.jsonl"
+            argv = ["run", str(spec), "--base-url", server.base_url, "--out", str(out), *(["--quiet"] if quiet else [])]
+            assert main(argv) == 0
+            logged = [r for r in caplog.records if r.name.startswith("mcp") and r.levelno >= logging.ERROR]
+            assert (logged == []) is quiet  # said without --quiet, silent with it
 
 
 def test_the_examples_parse_and_name_their_tools() -> None:

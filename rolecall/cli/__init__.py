@@ -89,10 +89,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for handler in logging.getLogger().handlers:
         handler.addFilter(ScrubbingFilter())
     previous = signal.signal(signal.SIGTERM, _terminate)
+    libraries = logging.getLogger("mcp")
+    library_level = libraries.level
     try:
         args = build_parser().parse_args(argv)
         args.quiet = getattr(args, "quiet", False)
         args.debug = getattr(args, "debug", False)
+        if args.quiet and not debug:  # libraries' own logs too: an MCP server's stray line is not an error here
+            libraries.setLevel(logging.CRITICAL)
         command: Command = args._command
         return command.run(args, console)
     except SpecError as exc:
@@ -110,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     finally:
         signal.signal(signal.SIGTERM, previous)
+        libraries.setLevel(library_level)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:

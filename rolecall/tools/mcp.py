@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import sys
 import tempfile
@@ -39,9 +40,18 @@ class McpServerSpec(Checked):
 
     command: list[str] | str = Field(min_length=1, max_length=256)
     args: list[str] = Field(default_factory=list, max_length=256)
+    #: Variables set for the server. It gets only these, ``pass_env``'s and the mcp SDK's short list
+    #: (HOME, LOGNAME, PATH, SHELL, TERM, USER): an API key in rolecall's shell does not reach it unnamed.
     env: dict[str, str] = Field(default_factory=dict)
+    #: Names of rolecall's own environment variables to pass on as they are (a key, without writing it down).
+    pass_env: list[str] = Field(default_factory=list, max_length=256)
     cwd: str | None = None
     tools: list[str] | None = None  # the server's tools to offer (default: all)
+
+    def environment(self) -> dict[str, str] | None:
+        """What the server's environment adds to the SDK's short list: ``pass_env``'s variables, then ``env``."""
+        passed = {name: os.environ[name] for name in self.pass_env if name in os.environ}
+        return {**passed, **self.env} or None
 
     @property
     def argv(self) -> list[str]:
@@ -93,7 +103,7 @@ class McpServer:
         elif shutil.which(program) is None:
             raise RunError(f"MCP server {self.label!r}: no program {program!r} on PATH")
         parameters = StdioServerParameters(
-            command=program, args=arguments, env=self.spec.env or None, cwd=self.spec.cwd
+            command=program, args=arguments, env=self.spec.environment(), cwd=self.spec.cwd
         )
         errlog = cast(TextIO, tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace"))  # noqa: SIM115
         self._errlog = errlog  # closed in stop()
@@ -124,8 +134,10 @@ class McpServer:
             await self.stop()
             raise RunError(f"MCP server {self.label!r} did not answer within {START_SECONDS:g} s") from None
         if self._session is None:
-            failure, stderr = self._failure, self._tail()
+            failure, stderr = _cause(self._failure), self._tail()
             await self.stop()
+            if isinstance(failure, RunError):  # rolecall's own finding (a tool the server lacks): said as it is
+                raise failure
             raise RunError(f"MCP server {self.label!r} did not start: {failure}; its stderr: {stderr}")
 
     def _offered(self, listed: list[Any]) -> list[McpTool]:
@@ -178,3 +190,10 @@ class McpServer:
         self._errlog.seek(0)
         lines = [line.strip() for line in self._errlog.read()[-2000:].splitlines() if line.strip()]
         return " | ".join(lines[-3:]) or "(none)"
+
+
+def _cause(failure: BaseException | None) -> BaseException | None:
+    """The one error inside the task groups the mcp client nests it in (``unhandled errors in a TaskGroup``)."""
+    while isinstance(failure, BaseExceptionGroup) and len(failure.exceptions) == 1:
+        failure = failure.exceptions[0]
+    return failure
