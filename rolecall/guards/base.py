@@ -99,8 +99,9 @@ class Guard:
 
 #: Every guard, in the order they run: the built-ins (``rolecall.guards.builtin``) first, then plugins.
 GUARDS: Registry[Guard] = Registry(
-    "guard", ENTRY_POINT_GROUP, Guard, name_of=lambda guard: guard.name, reserved=GuardSettings.model_fields
-)
+    "guard", ENTRY_POINT_GROUP, Guard, name_of=lambda guard: guard.name, reserved=GuardSettings.model_fields,
+    package="rolecall.guards",
+)  # fmt: skip
 
 
 def register_guard(guard: type[Guard]) -> type[Guard]:

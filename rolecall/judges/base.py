@@ -96,7 +96,9 @@ class Judge:
         return None
 
 
-JUDGES: Registry[Judge] = Registry("judge", ENTRY_POINT_GROUP, Judge, name_of=lambda judge: judge.name)
+JUDGES: Registry[Judge] = Registry(
+    "judge", ENTRY_POINT_GROUP, Judge, name_of=lambda judge: judge.name, package="rolecall.judges"
+)
 
 
 def register_judge(judge: type[Judge]) -> type[Judge]:
