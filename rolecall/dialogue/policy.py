@@ -11,7 +11,7 @@ graph, a moderator) join a registry as guards and judges join theirs
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rolecall.agents.base import Agent
@@ -26,7 +26,7 @@ class Speaker:
     agent: Agent
     side: Side
     new_turn: bool = True
-    others: Sequence[str] = field(default=())
+    others: Sequence[str] = ()
 
 
 @dataclass(frozen=True)

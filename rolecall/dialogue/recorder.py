@@ -104,9 +104,8 @@ class Recorder:
         transcript.kickoff = saved.kickoff
         transcript.messages = [message.model_copy() for message in saved.messages]
         transcript.events = [event.model_copy() for event in saved.events]
-        for name in ("turn_policy",):  # fields a kind of conversation adds to its record
-            if name in (saved.model_extra or {}):
-                setattr(transcript, name, (saved.model_extra or {})[name])
+        if "turn_policy" in (saved.model_extra or {}):  # the field a society adds to its record
+            setattr(transcript, "turn_policy", (saved.model_extra or {})["turn_policy"])  # noqa: B010 - an added field
         self.turn = self.messages[-1].turn if self.messages else 0
         self.event("resumed", parent_id=saved.id, previous=saved.termination.reason if saved.termination else None)
 

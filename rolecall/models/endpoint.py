@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from rolecall import _secrets as secrets
+from rolecall._secrets import remember
 from rolecall.models.base import ChatModel, GenerationParams
 from rolecall.models.local import LOCAL_MODEL_NAME, LocalServer
 from rolecall.models.openai_compat import OpenAIChatModel
@@ -47,7 +47,7 @@ def resolve_endpoint(
 ) -> Endpoint:
     """Apply flag > environment (``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, ``ROLECALL_MODEL``) > spec."""
     env = os.environ if environ is None else environ
-    secrets.remember(env.get("OPENAI_API_KEY"))
+    remember(env.get("OPENAI_API_KEY"))
     return Endpoint(
         base_url=base_url or env.get("OPENAI_BASE_URL") or spec_base_url or None,
         model=model or env.get("ROLECALL_MODEL") or spec_model or None,
